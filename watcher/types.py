@@ -12,7 +12,8 @@ from datetime import datetime, timezone
 from typing import Literal
 
 Qualifier = Literal["exact", "approx", "at_least", "at_most", "range"]
-ChangeKind = Literal["new", "changed", "conflict", "corroborated"]
+# The first three alert; the others are kept in the history for the record (see compare.py).
+ChangeKind = Literal["new", "changed", "conflict", "corroborated", "late", "below_threshold"]
 
 BUILTIN_METRICS: tuple[str, ...] = (
     "killed", "wounded", "casualties", "missing", "captured",

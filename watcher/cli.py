@@ -1,0 +1,357 @@
+"""The `watcher` command line: parses arguments, calls into the app, prints for humans.
+
+This is the one place where errors meet people: every `WatcherError` becomes one line
+(what, where, how to fix) and an exit code (SPEC.md): 0 success, 1 runtime failure,
+2 bad usage or bad config. Tracebacks only with --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from watcher import __version__
+from watcher.exceptions import ConfigError, WatcherError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+watcher follows evolving numbers in the news (casualties, troops, displaced people,
+outbreak cases). It polls RSS/Atom feeds, keeps the articles that match your topics,
+extracts the figures they claim and who claims them, and sends a digest by email or
+webhook when a figure changes.
+
+First steps:
+  watcher demo                     see the whole pipeline on bundled sample feeds (offline)
+  cp config/watcher.yaml my.yaml   then edit feeds, topics and channels
+  watcher --config my.yaml check   validate it
+  watcher --config my.yaml poll    one polling cycle now
+  watcher --config my.yaml run     the daemon
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args)
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as e:
+        for problem in e.problems:
+            print(f"watcher: config error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    except WatcherError as e:
+        if args.debug:
+            raise
+        print(f"watcher: error: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # the last line of defence: one line, not a traceback
+        if args.debug:
+            raise
+        print(f"watcher: unexpected error: {type(e).__name__}: {e} (run with --debug for the "
+              f"traceback, and please report it)", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="watcher", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"watcher {__version__}")
+    _global_options(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in (_add_run, _add_poll, _add_digest, _add_extract, _add_figures, _add_check,
+                _add_status, _add_demo):
+        add(sub)
+    return parser
+
+
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", help="config file (default: $WATCHER_CONFIG, "
+                        "then config/watcher.yaml)")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to each feed")
+
+
+def _command(sub, name: str, help_: str, description: str, epilog: str = ""):  # type: ignore[no-untyped-def]
+    p = sub.add_parser(name, help=help_, description=description, epilog=epilog,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    return p
+
+
+# -- commands -------------------------------------------------------------------------------
+def _add_run(sub) -> None:  # type: ignore[no-untyped-def]
+    p = _command(sub, "run", "the daemon: poll feeds and send digests until stopped",
+                 "Run watcher as a daemon: poll each feed at its interval (with jitter), send\n"
+                 "digests to each channel on its schedule (immediate or cron), retry failed\n"
+                 "deliveries. SIGTERM or SIGINT finish the job in hand and exit 0; SIGHUP\n"
+                 "reloads the config (an invalid one is logged and the old one kept).\n"
+                 "Only one daemon may use a database at a time.",
+                 "example:\n  watcher --config /etc/watcher/watcher.yaml run\n"
+                 "  kill -HUP $(pidof watcher)   # reload after editing the config")
+    p.set_defaults(handler=cmd_run)
+
+
+def _add_poll(sub) -> None:  # type: ignore[no-untyped-def]
+    p = _command(sub, "poll", "one polling cycle now, then exit",
+                 "Poll every feed (or one with --feed) once now, store new articles, claims and\n"
+                 "changes, queue deliveries, and print a summary. Deliveries are sent by\n"
+                 "`watcher digest` or by the daemon. A poll in which some feeds fail still\n"
+                 "exits 0 and names them.",
+                 "examples:\n  watcher poll\n  watcher poll --feed askanews-esteri")
+    p.add_argument("--feed", metavar="ID", action="append", help="poll only this feed (repeatable)")
+    p.set_defaults(handler=cmd_poll)
+
+
+def _add_digest(sub) -> None:  # type: ignore[no-untyped-def]
+    p = _command(sub, "digest", "send the deliveries that are due now",
+                 "Gather the changes waiting for each channel into a digest and send it now,\n"
+                 "whatever the channel's schedule. --preview renders what would be sent to\n"
+                 "stdout and sends nothing. --retry also resends digests waiting to retry and\n"
+                 "those that failed permanently. --test sends a sample digest to check a\n"
+                 "channel's settings.",
+                 "examples:\n  watcher digest --preview\n  watcher digest --channel desk --test\n"
+                 "  watcher digest --retry")
+    p.add_argument("--channel", metavar="ID", action="append", help="only this channel (repeatable)")
+    p.add_argument("--preview", action="store_true", help="print what would be sent; send nothing")
+    p.add_argument("--retry", action="store_true", help="also resend waiting and failed digests")
+    p.add_argument("--test", action="store_true", help="send a sample digest to check the channel")
+    p.set_defaults(handler=cmd_digest)
+
+
+def _add_extract(sub) -> None:  # type: ignore[no-untyped-def]
+    p = _command(sub, "extract", "the figures in a text (a file or stdin)",
+                 "Print the figures a text claims: metric, value, qualifier, who says so and\n"
+                 "the sentence. No config is needed unless --topic is given. With --json, one\n"
+                 "claim per line (SPEC.md \"Claim JSON\"). With --batch, the input is JSON lines\n"
+                 "{\"id\", \"lang\", \"text\"} and each claim carries its case's \"id\".",
+                 "examples:\n  watcher extract --lang it article.txt\n"
+                 "  curl -s https://… | watcher extract --json\n"
+                 "  watcher extract --json --batch cases.jsonl > claims.jsonl\n"
+                 "  watcher extract --topic dprk-troops article.txt")
+    p.add_argument("file", nargs="?", metavar="FILE", help="text file (default: stdin)")
+    p.add_argument("--lang", metavar="L", help="language: en it fr de es ru uk (default: guessed)")
+    p.add_argument("--topic", metavar="ID", help="only figures about this topic's subject, and only "
+                   "its figures (needs the config)")
+    p.add_argument("--json", action="store_true", help="one claim JSON object per line")
+    p.add_argument("--batch", action="store_true", help="input is JSON lines {id, lang, text}")
+    p.set_defaults(handler=cmd_extract)
+
+
+def _add_figures(sub) -> None:  # type: ignore[no-untyped-def]
+    p = _command(sub, "figures", "current figures and their history",
+                 "Show the current figure of each topic and metric, and the claims behind it\n"
+                 "(value, qualifier, source, date, outlet). --explain adds, for each claim, the\n"
+                 "rule that classified it (new, changed, conflict, corroborated, late, below\n"
+                 "min_change) and the prior figure it was compared with.",
+                 "examples:\n  watcher figures\n  watcher figures dprk-troops --metric killed\n"
+                 "  watcher figures --json | jq '.[] | select(.metric==\"killed\")'")
+    p.add_argument("topic", nargs="?", metavar="TOPIC", help="topic id (default: all)")
+    p.add_argument("--metric", metavar="M", help="only this metric")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--explain", action="store_true", help="show why each claim alerted or not")
+    p.set_defaults(handler=cmd_figures)
+
+
+def _add_check(sub) -> None:  # type: ignore[no-untyped-def]
+    p = _command(sub, "check", "validate the config",
+                 "Validate the config file: YAML syntax, keys, types, durations, ${VAR}\n"
+                 "environment variables and references between sections. Exit 0 when valid;\n"
+                 "exit 2 with every problem named by file, line and key.",
+                 "example:\n  watcher --config my.yaml check")
+    p.set_defaults(handler=cmd_check)
+
+
+def _add_status(sub) -> None:  # type: ignore[no-untyped-def]
+    p = _command(sub, "status", "feed health and the delivery backlog",
+                 "Show each feed's health (last success, last error, consecutive failures,\n"
+                 "next poll) and each channel's backlog (changes waiting, digests pending or\n"
+                 "failed). Failed digests can be resent with `watcher digest --retry`.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(handler=cmd_status)
+
+
+def _add_demo(sub) -> None:  # type: ignore[no-untyped-def]
+    p = _command(sub, "demo", "the whole pipeline offline on the bundled sample feeds",
+                 "Run the whole pipeline on the bundled seeds/: sample feeds in several\n"
+                 "languages telling how the figures of North Korean troops in Russia changed\n"
+                 "over a year. The demo serves them on 127.0.0.1, polls them step by step on a\n"
+                 "throwaway database, delivers digests to an SMTP server and a webhook receiver\n"
+                 "it starts itself, and says where everything it wrote is. No network needed.")
+    p.add_argument("--output", metavar="DIR", help="where to write the database, emails and "
+                   "webhooks (default: a new temporary folder)")
+    p.set_defaults(handler=cmd_demo)
+
+
+# -- handlers -------------------------------------------------------------------------------
+def cmd_check(args: argparse.Namespace) -> int:
+    path = _config_path(args)
+    settings = _load(args)
+    print(f"{path}: ok — {len(settings.feeds)} feeds, {len(settings.topics)} topics, "
+          f"{len(settings.channels)} channels")
+    return EXIT_OK
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from watcher.app import make_watcher
+    from watcher.reports import print_poll_report
+
+    settings = _load(args)
+    unknown = set(args.feed or []) - {f.id for f in settings.feeds}
+    if unknown:
+        raise ConfigError(f"no feed with id {', '.join(sorted(unknown))} in the config "
+                          f"(known: {', '.join(f.id for f in settings.feeds)})")
+    watcher = make_watcher(settings)
+    try:
+        report = watcher.poll(args.feed, on_feed=lambda r: print(r.summary(), flush=True))
+    finally:
+        watcher.close()
+    print_poll_report(report, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from watcher.app import make_watcher
+    from watcher.reports import preview_digests, print_send_reports, send_test_digests
+
+    settings = _load(args)
+    channels = _channel_ids(settings, args.channel)
+    if args.test:
+        return send_test_digests(settings, channels, sys.stdout)
+    watcher = make_watcher(settings)
+    try:
+        if args.preview:
+            return preview_digests(watcher, channels, sys.stdout)
+        reports = watcher.deliver(channels, retry_all=args.retry)
+    finally:
+        watcher.close()
+    return print_send_reports(reports, sys.stdout)
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from watcher.figures import Extractor
+    from watcher.figures.batch import run_batch
+
+    subject: Sequence[str] = ()
+    figures = None
+    custom = ()
+    if args.topic:
+        settings = _load(args)
+        try:
+            topic = settings.topic(args.topic)
+        except KeyError:
+            raise ConfigError(f"no topic {args.topic!r} in {_config_path(args)} (known: "
+                              f"{', '.join(t.id for t in settings.topics)})") from None
+        subject, figures, custom = topic.subject, topic.figures, settings.figures
+    extractor = Extractor(custom_figures=custom)
+    source = _open_input(args.file)
+    if args.batch:
+        bad = run_batch(source, sys.stdout, extractor, default_lang=args.lang)
+        return EXIT_USAGE if bad else EXIT_OK
+    claims = extractor.extract(source.read(), args.lang, subject=subject, figures=figures)
+    _print_claims(claims, args.json, sys.stdout)
+    return EXIT_OK
+
+
+def cmd_figures(args: argparse.Namespace) -> int:
+    from watcher.reports import print_figures
+    from watcher.storage import Store
+
+    settings = _load(args)
+    if args.topic and args.topic not in {t.id for t in settings.topics}:
+        raise ConfigError(f"no topic {args.topic!r} in the config (known: "
+                          f"{', '.join(t.id for t in settings.topics)})")
+    with Store(settings.database) as store:
+        print_figures(store, settings, args.topic, args.metric, as_json=args.json,
+                      explain=args.explain, out=sys.stdout)
+    return EXIT_OK
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from watcher.reports import print_status
+    from watcher.storage import Store
+
+    settings = _load(args)
+    with Store(settings.database) as store:
+        print_status(store, settings, as_json=args.json, out=sys.stdout)
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from watcher.scheduler import Daemon
+
+    path = _config_path(args)
+    return Daemon(path, loader=lambda: _load(args)).run()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from watcher.demo import run_demo
+
+    return run_demo(Path(args.output) if args.output else None, sys.stdout)
+
+
+# -- helpers --------------------------------------------------------------------------------
+def _config_path(args: argparse.Namespace) -> Path:
+    from watcher.config.loader import default_config_path
+    import os
+
+    return Path(args.config) if args.config else default_config_path(os.environ)
+
+
+def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from watcher.config.loader import load_settings
+
+    return load_settings(_config_path(args))
+
+
+def _channel_ids(settings, wanted: list[str] | None) -> list[str]:  # type: ignore[no-untyped-def]
+    known = [c.id for c in settings.channels]
+    if not wanted:
+        return known
+    unknown = [c for c in wanted if c not in known]
+    if unknown:
+        raise ConfigError(f"no channel {', '.join(unknown)} in the config (known: {', '.join(known)})")
+    return wanted
+
+
+def _open_input(file: str | None) -> TextIO:
+    if file is None or file == "-":
+        return sys.stdin
+    try:
+        return open(file, encoding="utf-8")
+    except OSError as e:
+        raise WatcherError(f"cannot read {file}: {e.strerror}") from e
+
+
+def _print_claims(claims, as_json: bool, out: TextIO) -> None:  # type: ignore[no-untyped-def]
+    for claim in claims:
+        if as_json:
+            out.write(json.dumps(claim.to_json(), ensure_ascii=False) + "\n")
+            continue
+        value = f"{claim.value:,.0f}"
+        if claim.value_max is not None:
+            value += f"–{claim.value_max:,.0f}"
+        source = f" — {claim.source}" if claim.source else ""
+        out.write(f"{claim.metric:<11} {value:>12} ({claim.qualifier}){source}\n"
+                  f"{'':11} “{claim.quote}”\n")
+    if not claims and not as_json:
+        out.write("no figures found\n")
+
+
+def _setup_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.debug else logging.INFO if args.verbose or args.command == "run" \
+        else logging.WARNING
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("apscheduler", "urllib3", "mail.log"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

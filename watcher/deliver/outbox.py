@@ -1,0 +1,120 @@
+"""Send what the outbox holds: batch a channel's changes into digests, deliver, record.
+
+This is the only code that moves a digest from "pending" to "sent" or "dead", and it
+does so only after the channel accepted it (see `watcher.storage.outbox` for why a
+crash in between causes a resend with the same id, never a loss).
+
+Retry policy: temporary failures wait 30s, 1m, 2m, … up to 6h (±20% jitter, never
+less than the server's Retry-After) and are retried forever; permanent failures go
+to the dead-letter state, shown by `watcher status`, revived by `watcher digest --retry`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from watcher.config.models import Settings
+from watcher.deliver import Deliverer
+from watcher.exceptions import DeliveryError
+from watcher.storage import OutboxDigest, Store
+from watcher.types import Digest, FigureRecord
+
+log = logging.getLogger("watcher.deliver")
+
+FIRST_RETRY = timedelta(seconds=30)
+MAX_RETRY = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class SendReport:
+    channel_id: str
+    digest_id: str
+    changes: int
+    ok: bool
+    error: str | None = None
+    retry_at: datetime | None = None
+
+
+class OutboxSender:
+    def __init__(self, settings: Settings, store: Store,
+                 make_deliverer: Callable[[object], Deliverer], rng: random.Random | None = None):
+        self.store = store
+        self.channels = {c.id: c for c in settings.channels}
+        self._make_deliverer = make_deliverer
+        self._deliverers: dict[str, Deliverer] = {}
+        self.rng = rng or random.Random()
+
+    def immediate_channels(self) -> list[str]:
+        return [c.id for c in self.channels.values() if c.schedule.strip() == "immediate"]
+
+    def gather(self, channel_ids: Sequence[str], now: datetime) -> None:
+        """Batch each channel's waiting changes into a digest (its schedule has come)."""
+        for channel_id in channel_ids:
+            digest_id = self.store.outbox.batch(channel_id, now)
+            if digest_id:
+                log.info("channel %s: new digest %s", channel_id, digest_id[:12])
+
+    def send_due(self, channel_ids: Sequence[str], now: datetime, *,
+                 retry_all: bool = False) -> list[SendReport]:
+        reports = []
+        for channel_id in channel_ids:
+            due = self.store.outbox.due(channel_id, now, include_waiting=retry_all,
+                                        include_dead=retry_all)
+            reports += [self._send(d, now) for d in due]
+        return reports
+
+    def preview(self, channel_id: str, now: datetime) -> list[OutboxDigest]:
+        """Digests the next send would deliver: those due, plus one for waiting changes."""
+        items = self.store.outbox.due(channel_id, now)
+        waiting = self.store.outbox.undigested(channel_id, now)
+        return items + ([waiting] if waiting else [])
+
+    def build_digest(self, item: OutboxDigest, now: datetime) -> Digest:
+        history: dict[tuple[str, str], tuple[FigureRecord, ...]] = {}
+        for change in item.changes:
+            key = (change.topic, change.metric)
+            if key not in history:
+                claims = self.store.claims.history(change.topic, change.metric)
+                history[key] = tuple(c.record() for c in claims)
+        return Digest(id=item.id, channel=item.channel_id, generated_at=now,
+                      changes=item.changes, history=history)
+
+    def _send(self, item: OutboxDigest, now: datetime) -> SendReport:
+        channel = item.channel_id
+        if channel not in self.channels:
+            return SendReport(channel, item.id, len(item.changes), False,
+                              f"channel {channel!r} is no longer in the config")
+        digest = self.build_digest(item, now)
+        try:
+            self._deliverer(channel).send(digest)
+        except DeliveryError as e:
+            return self._failed(item, e, now)
+        self.store.outbox.mark_sent(item.id, now)
+        log.info("channel %s: delivered digest %s (%d changes)", channel, item.id[:12], len(item.changes))
+        return SendReport(channel, item.id, len(item.changes), True)
+
+    def _failed(self, item: OutboxDigest, error: DeliveryError, now: datetime) -> SendReport:
+        retry_at = now + self._backoff(item.attempts, error.retry_after) if error.retryable else None
+        self.store.outbox.mark_failed(item.id, str(error), retry_at=retry_at)
+        if retry_at:
+            log.warning("channel %s: %s; retrying at %s", item.channel_id, error,
+                        retry_at.strftime("%Y-%m-%d %H:%M:%S"))
+        else:
+            log.error("channel %s: %s; giving up on digest %s (see `watcher status`, "
+                      "`watcher digest --retry`)", item.channel_id, error, item.id[:12])
+        return SendReport(item.channel_id, item.id, len(item.changes), False, str(error), retry_at)
+
+    def _backoff(self, attempts: int, retry_after: float | None) -> timedelta:
+        delay = min(FIRST_RETRY * 2 ** attempts, MAX_RETRY) * (1 + self.rng.uniform(-0.2, 0.2))
+        if retry_after:
+            delay = max(delay, timedelta(seconds=retry_after))
+        return delay
+
+    def _deliverer(self, channel_id: str) -> Deliverer:
+        if channel_id not in self._deliverers:
+            self._deliverers[channel_id] = self._make_deliverer(self.channels[channel_id])
+        return self._deliverers[channel_id]

@@ -1,0 +1,77 @@
+"""Articles seen in feeds: one row per (feed, entry key), updated when the text is edited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+
+from watcher.storage import schema
+from watcher.storage.engine import Database, from_db, to_db
+from watcher.types import Entry
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: int
+    feed_id: str
+    key: str
+    url: str | None
+    title: str
+    content_hash: str
+    published: datetime | None
+    first_seen: datetime
+
+    @property
+    def effective_time(self) -> datetime:
+        """Claims are ordered by publication time; an undated article by when we first saw it."""
+        return self.published or self.first_seen
+
+
+class ArticleRepository:
+    def __init__(self, db: Database):
+        self._db = db
+
+    def find(self, feed_id: str, key: str) -> StoredArticle | None:
+        t = schema.articles
+        with self._db.transaction() as conn:
+            row = conn.execute(select(t).where(t.c.feed_id == feed_id, t.c.key == key)).first()
+        return None if row is None else _article(row)
+
+    def add(self, entry: Entry, now: datetime) -> StoredArticle:
+        with self._db.transaction() as conn:
+            result = conn.execute(insert(schema.articles).values(
+                feed_id=entry.feed_id, key=entry.key, url=entry.link, title=entry.title,
+                text=entry.text, lang=entry.lang, content_hash=entry.content_hash,
+                published=to_db(entry.published), first_seen=to_db(now), updated_at=to_db(now),
+            ))
+            article_id = result.inserted_primary_key[0]
+        return self._get(article_id)
+
+    def replace_text(self, article_id: int, entry: Entry, now: datetime) -> StoredArticle:
+        """The feed edited an entry we know: keep its identity and first-seen time."""
+        with self._db.transaction() as conn:
+            conn.execute(update(schema.articles).where(schema.articles.c.id == article_id).values(
+                url=entry.link, title=entry.title, text=entry.text, lang=entry.lang,
+                content_hash=entry.content_hash, published=to_db(entry.published),
+                updated_at=to_db(now),
+            ))
+        return self._get(article_id)
+
+    def count(self) -> int:
+        with self._db.transaction() as conn:
+            return conn.execute(select(func.count()).select_from(schema.articles)).scalar_one()
+
+    def _get(self, article_id: int) -> StoredArticle:
+        with self._db.transaction() as conn:
+            row = conn.execute(select(schema.articles).where(schema.articles.c.id == article_id)).one()
+        return _article(row)
+
+
+def _article(row) -> StoredArticle:  # type: ignore[no-untyped-def]
+    return StoredArticle(
+        id=row.id, feed_id=row.feed_id, key=row.key, url=row.url, title=row.title,
+        content_hash=row.content_hash, published=from_db(row.published),
+        first_seen=from_db(row.first_seen),  # type: ignore[arg-type]
+    )

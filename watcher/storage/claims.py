@@ -1,0 +1,112 @@
+"""The claim history: every figure ever read for a topic and metric, with where from.
+
+The current figure of a topic/metric is derived from this history (the latest claim
+by publication time), never stored separately.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+
+from watcher.storage import schema
+from watcher.storage.engine import Database, from_db, to_db
+from watcher.types import ArticleRef, Claim, FigureRecord, Qualifier
+
+
+@dataclass(frozen=True)
+class StoredClaim:
+    id: int
+    topic_id: str
+    metric: str
+    value: float
+    value_max: float | None
+    qualifier: Qualifier
+    source: str | None
+    quote: str
+    lang: str | None
+    published: datetime
+    article_id: int | None
+    article: ArticleRef | None
+    superseded: bool
+
+    def record(self) -> FigureRecord:
+        return FigureRecord(
+            value=self.value, value_max=self.value_max, qualifier=self.qualifier,
+            source=self.source, published=self.published, quote=self.quote,
+            articles=(self.article,) if self.article else (), lang=self.lang,
+        )
+
+
+class ClaimRepository:
+    def __init__(self, db: Database):
+        self._db = db
+
+    def add(self, topic_id: str, claim: Claim, *, article_id: int | None,
+            published: datetime, now: datetime) -> int:
+        with self._db.transaction() as conn:
+            result = conn.execute(insert(schema.claims).values(
+                topic_id=topic_id, metric=claim.metric, value=claim.value,
+                value_max=claim.value_max, qualifier=claim.qualifier, source=claim.source,
+                quote=claim.quote, lang=claim.lang, article_id=article_id,
+                published=to_db(published), recorded_at=to_db(now),
+            ))
+            return int(result.inserted_primary_key[0])
+
+    def get(self, claim_id: int) -> StoredClaim:
+        with self._db.transaction() as conn:
+            row = conn.execute(_select().where(schema.claims.c.id == claim_id)).one()
+        return _claim(row)
+
+    def history(self, topic_id: str, metric: str, *, include_superseded: bool = False) -> list[StoredClaim]:
+        """Claims oldest first (publication time, then arrival order)."""
+        c = schema.claims
+        query = _select().where(c.c.topic_id == topic_id, c.c.metric == metric)
+        if not include_superseded:
+            query = query.where(c.c.superseded.is_(False))
+        with self._db.transaction() as conn:
+            rows = conn.execute(query.order_by(c.c.published, c.c.id)).all()
+        return [_claim(r) for r in rows]
+
+    def for_article(self, article_id: int) -> list[StoredClaim]:
+        c = schema.claims
+        query = _select().where(c.c.article_id == article_id, c.c.superseded.is_(False))
+        with self._db.transaction() as conn:
+            return [_claim(r) for r in conn.execute(query.order_by(c.c.id)).all()]
+
+    def supersede(self, claim_ids: list[int]) -> None:
+        if not claim_ids:
+            return
+        with self._db.transaction() as conn:
+            conn.execute(update(schema.claims).where(schema.claims.c.id.in_(claim_ids))
+                         .values(superseded=True))
+
+    def topics_and_metrics(self) -> list[tuple[str, str]]:
+        c = schema.claims
+        with self._db.transaction() as conn:
+            rows = conn.execute(select(c.c.topic_id, c.c.metric).distinct()
+                                .order_by(c.c.topic_id, c.c.metric)).all()
+        return [(r.topic_id, r.metric) for r in rows]
+
+
+def _select():  # type: ignore[no-untyped-def]
+    c, a = schema.claims, schema.articles
+    return select(c, a.c.title.label("a_title"), a.c.url.label("a_url"),
+                  a.c.feed_id.label("a_feed"), a.c.published.label("a_published"),
+                  a.c.first_seen.label("a_first_seen")).select_from(
+        c.outerjoin(a, c.c.article_id == a.c.id))
+
+
+def _claim(row) -> StoredClaim:  # type: ignore[no-untyped-def]
+    article = None
+    if row.article_id is not None:
+        article = ArticleRef(title=row.a_title, url=row.a_url, feed=row.a_feed,
+                             published=from_db(row.a_published or row.a_first_seen))  # type: ignore[arg-type]
+    return StoredClaim(
+        id=row.id, topic_id=row.topic_id, metric=row.metric, value=row.value,
+        value_max=row.value_max, qualifier=row.qualifier, source=row.source, quote=row.quote,
+        lang=row.lang, published=from_db(row.published),  # type: ignore[arg-type]
+        article_id=row.article_id, article=article, superseded=bool(row.superseded),
+    )

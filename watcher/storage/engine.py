@@ -1,0 +1,126 @@
+"""Connections and transactions: one engine per database, migrated on open.
+
+SQLite runs in WAL mode with a busy timeout so that `watcher status` can read while
+the daemon writes. Every write happens inside `Database.transaction()`; the
+repositories (feeds, articles, claims, outbox) borrow that connection, so a claim,
+its change and its pending deliveries commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Connection, create_engine, event, insert, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from watcher.exceptions import StorageError
+from watcher.storage import schema
+
+
+def to_db(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime reached storage; watcher uses UTC-aware datetimes")
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def from_db(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def instance_lock_path(url: str) -> Path | None:
+    """The lock file that keeps a second daemon off a SQLite database (None: not SQLite)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(path.name + ".lock")
+
+
+class Database:
+    """A migrated database and the transaction in progress on this thread."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = _make_engine(url)
+        self._local = threading.local()
+        self._migrate()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """Nested calls join the outer transaction; the outermost commits."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            yield conn
+            return
+        try:
+            with self.engine.begin() as conn:
+                self._local.conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.conn = None
+        except SQLAlchemyError as e:
+            raise StorageError(f"database {self.display_url}: {_first_line(e)}") from e
+
+    @property
+    def display_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def _migrate(self) -> None:
+        with self.transaction() as conn:
+            version = schema.current_version(conn)
+            if version > schema.SCHEMA_VERSION:
+                raise StorageError(
+                    f"database {self.display_url} has schema version {version}, newer than this "
+                    f"watcher ({schema.SCHEMA_VERSION}); upgrade watcher or use another database"
+                )
+            for target in range(version + 1, schema.SCHEMA_VERSION + 1):
+                schema.MIGRATIONS[target](conn)
+                _set_version(conn, target, first=(target == 1))
+
+
+def _set_version(conn: Connection, version: int, first: bool) -> None:
+    if first:
+        conn.execute(insert(schema.meta).values(key="schema_version", value=str(version)))
+    else:
+        conn.execute(
+            update(schema.meta).where(schema.meta.c.key == "schema_version").values(value=str(version))
+        )
+
+
+def _make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as e:
+        raise StorageError(f"database URL {url!r} is not a SQLAlchemy URL (e.g. sqlite:///data/watcher.db)") from e
+    if parsed.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint, safe on crash
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def _first_line(error: Exception) -> str:
+    return str(getattr(error, "orig", None) or error).splitlines()[0]

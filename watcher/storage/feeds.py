@@ -1,0 +1,97 @@
+"""Feed state: HTTP validators, health and the next poll time, one row per feed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+
+from watcher.storage import schema
+from watcher.storage.engine import Database, from_db, to_db
+
+
+@dataclass(frozen=True)
+class FeedState:
+    id: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+    last_poll_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_kind: str | None
+    consecutive_failures: int
+    next_poll_at: datetime | None
+    entries_seen: int
+    retired: bool
+
+
+@dataclass(frozen=True)
+class FetchOutcome:
+    """What one poll of a feed did, as storage needs to remember it."""
+
+    ok: bool
+    at: datetime
+    next_poll_at: datetime
+    etag: str | None = None
+    last_modified: str | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    new_url: str | None = None
+    new_entries: int = 0
+    retire: bool = False
+
+
+class FeedRepository:
+    def __init__(self, db: Database):
+        self._db = db
+
+    def sync(self, feeds: list[tuple[str, str]]) -> None:
+        """Make sure each configured (id, url) has a row; a changed URL resets validators."""
+        with self._db.transaction() as conn:
+            known = {r.id: r.url for r in conn.execute(select(schema.feeds.c.id, schema.feeds.c.url))}
+            for feed_id, url in feeds:
+                if feed_id not in known:
+                    conn.execute(insert(schema.feeds).values(id=feed_id, url=url))
+                elif known[feed_id] != url:
+                    conn.execute(update(schema.feeds).where(schema.feeds.c.id == feed_id).values(
+                        url=url, etag=None, last_modified=None, retired=False))
+
+    def get(self, feed_id: str) -> FeedState | None:
+        with self._db.transaction() as conn:
+            row = conn.execute(select(schema.feeds).where(schema.feeds.c.id == feed_id)).first()
+        return None if row is None else _state(row)
+
+    def all(self) -> list[FeedState]:
+        with self._db.transaction() as conn:
+            rows = conn.execute(select(schema.feeds).order_by(schema.feeds.c.id)).all()
+        return [_state(r) for r in rows]
+
+    def record(self, feed_id: str, outcome: FetchOutcome) -> None:
+        values: dict = {"last_poll_at": to_db(outcome.at), "next_poll_at": to_db(outcome.next_poll_at)}
+        if outcome.ok:
+            values.update(last_success_at=to_db(outcome.at), consecutive_failures=0,
+                          last_error=None, last_error_kind=None,
+                          entries_seen=schema.feeds.c.entries_seen + outcome.new_entries)
+            if outcome.etag is not None or outcome.last_modified is not None:
+                values.update(etag=outcome.etag, last_modified=outcome.last_modified)
+        else:
+            values.update(last_error=outcome.error, last_error_kind=outcome.error_kind,
+                          consecutive_failures=schema.feeds.c.consecutive_failures + 1)
+        if outcome.new_url:
+            values["url"] = outcome.new_url
+        if outcome.retire:
+            values["retired"] = True
+        with self._db.transaction() as conn:
+            conn.execute(update(schema.feeds).where(schema.feeds.c.id == feed_id).values(**values))
+
+
+def _state(row) -> FeedState:  # type: ignore[no-untyped-def]
+    return FeedState(
+        id=row.id, url=row.url, etag=row.etag, last_modified=row.last_modified,
+        last_poll_at=from_db(row.last_poll_at), last_success_at=from_db(row.last_success_at),
+        last_error=row.last_error, last_error_kind=row.last_error_kind,
+        consecutive_failures=row.consecutive_failures, next_poll_at=from_db(row.next_poll_at),
+        entries_seen=row.entries_seen, retired=bool(row.retired),
+    )

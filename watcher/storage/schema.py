@@ -1,0 +1,132 @@
+"""The database schema and its numbered migrations.
+
+The schema is described once with SQLAlchemy Core `Table`s (used by every query in
+this package) and created by migrations, each a list of statements applied in one
+transaction. `meta.schema_version` records how far a database has been migrated;
+opening an older database migrates it forward, opening a newer one is refused.
+
+Timestamps are stored as ISO-8601 UTC text ("2025-10-24T10:00:00+00:00") so that
+they sort correctly and read the same on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import (
+    Boolean, Column, Connection, Float, ForeignKey, Index, Integer, MetaData, String, Table,
+    Text, UniqueConstraint, text,
+)
+
+metadata = MetaData()
+
+meta = Table(
+    "meta", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+feeds = Table(
+    "feeds", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_poll_at", String(32)),
+    Column("last_success_at", String(32)),
+    Column("last_error", Text),
+    Column("last_error_kind", String(32)),
+    Column("consecutive_failures", Integer, nullable=False, server_default="0"),
+    Column("next_poll_at", String(32)),
+    Column("entries_seen", Integer, nullable=False, server_default="0"),
+    Column("retired", Boolean, nullable=False, server_default="0"),
+)
+
+articles = Table(
+    "articles", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("feed_id", String(64), nullable=False),
+    Column("key", Text, nullable=False),  # Entry.key: guid → link → content hash
+    Column("url", Text),
+    Column("title", Text, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("lang", String(8)),
+    Column("content_hash", String(48), nullable=False),
+    Column("published", String(32)),  # as stated by the feed, None when absent
+    Column("first_seen", String(32), nullable=False),
+    Column("updated_at", String(32), nullable=False),
+    UniqueConstraint("feed_id", "key", name="uq_articles_feed_key"),
+)
+
+claims = Table(
+    "claims", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic_id", String(64), nullable=False),
+    Column("metric", String(64), nullable=False),
+    Column("value", Float, nullable=False),
+    Column("value_max", Float),
+    Column("qualifier", String(16), nullable=False),
+    Column("source", Text),
+    Column("quote", Text, nullable=False),
+    Column("lang", String(8)),
+    Column("article_id", Integer, ForeignKey("articles.id")),  # None for baselines
+    Column("published", String(32), nullable=False),  # article's date, else first seen
+    Column("recorded_at", String(32), nullable=False),
+    Column("superseded", Boolean, nullable=False, server_default="0"),  # article was edited
+    Index("ix_claims_topic_metric", "topic_id", "metric", "published"),
+)
+
+changes = Table(
+    "changes", metadata,
+    Column("id", String(64), primary_key=True),  # stable: same claim → same id
+    Column("topic_id", String(64), nullable=False),
+    Column("metric", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # new/changed/conflict/corroborated/late/below_threshold
+    Column("alert", Boolean, nullable=False),
+    Column("claim_id", Integer, ForeignKey("claims.id"), nullable=False),
+    Column("previous_claim_id", Integer, ForeignKey("claims.id")),
+    Column("reason", Text, nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("payload", Text, nullable=False),  # FigureChange as JSON, what digests render
+)
+
+digests = Table(
+    "digests", metadata,
+    Column("id", String(64), primary_key=True),  # webhook-id / Message-ID: fixed at first attempt
+    Column("channel_id", String(64), nullable=False),
+    Column("created_at", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # pending / sent / dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", String(32), nullable=False),
+    Column("last_error", Text),
+    Column("sent_at", String(32)),
+)
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("change_id", String(64), ForeignKey("changes.id"), nullable=False),
+    Column("channel_id", String(64), nullable=False),
+    Column("digest_id", String(64), ForeignKey("digests.id")),  # None until batched
+    Column("created_at", String(32), nullable=False),
+    Index("ix_deliveries_channel_digest", "channel_id", "digest_id"),
+)
+
+SCHEMA_VERSION = 1
+
+
+def _v1_create_all(conn: Connection) -> None:
+    metadata.create_all(conn)
+
+
+# Migration N brings a database from version N-1 to N. Append, never edit.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    1: _v1_create_all,
+}
+
+
+def current_version(conn: Connection) -> int:
+    if not conn.dialect.has_table(conn, "meta"):
+        return 0
+    row = conn.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).first()
+    return int(row[0]) if row else 0
