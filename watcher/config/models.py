@@ -9,9 +9,16 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal, Union
+from collections.abc import Callable, Mapping
+from difflib import get_close_matches
+from typing import Annotated, Any, Literal, Union, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
+from pydantic import (
+    BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic_core.core_schema import ErrorType
 
 from watcher.types import BUILTIN_METRICS
 
@@ -62,11 +69,13 @@ class FeedSettings(_Section):
     interval: Duration = timedelta(minutes=15)
     full_text: bool = False
 
-    @model_validator(mode="after")
-    def _url_scheme(self) -> FeedSettings:
-        if not re.match(r"^(https?|file)://", self.url):
-            raise ValueError(f"url {self.url!r} must start with http://, https:// or file://")
-        return self
+    @field_validator("url")
+    @classmethod
+    def _url_scheme(cls, url: str) -> str:
+        # A field validator (not a model one) so that the error points at the `url` key.
+        if not re.match(r"^(https?|file)://", url):
+            raise ValueError(f"{url!r} must start with http://, https:// or file://")
+        return url
 
 
 class MatchSettings(_Section):
@@ -80,11 +89,13 @@ class AlertSettings(_Section):
     min_change: float | str = 0  # absolute number, or "5%"
     conflict_window: Duration = timedelta(days=7)
 
-    @model_validator(mode="after")
-    def _min_change_form(self) -> AlertSettings:
-        if isinstance(self.min_change, str) and not re.match(r"^\d+(\.\d+)?%$", self.min_change):
-            raise ValueError(f"min_change {self.min_change!r}: write a number (50) or a percentage (\"5%\")")
-        return self
+    @field_validator("min_change")
+    @classmethod
+    def _min_change_form(cls, value: float | str) -> float | str:
+        # A field validator (not a model one) so that the error points at `min_change`.
+        if isinstance(value, str) and not re.match(r"^\d+(\.\d+)?%$", value):
+            raise ValueError(f"{value!r}: write a number (50) or a percentage (\"5%\")")
+        return value
 
 
 class CustomFigure(_Section):
@@ -149,33 +160,113 @@ class Settings(_Section):
     figures: list[CustomFigure] = []
     channels: list[Channel] = []
 
-    @model_validator(mode="after")
-    def _cross_references(self) -> Settings:
-        problems = []
-        for kind, items in (("feeds", self.feeds), ("topics", self.topics),
-                            ("channels", self.channels), ("figures", self.figures)):
-            seen: set[str] = set()
-            for item in items:
-                if item.id in seen:
-                    problems.append(f"{kind}: id {item.id!r} is used twice")
-                seen.add(item.id)
-        known_figures = set(BUILTIN_METRICS) | {f.id for f in self.figures}
-        for topic in self.topics:
-            for fig in topic.figures:
-                if fig not in known_figures:
-                    problems.append(f"topic {topic.id!r}: unknown figure {fig!r} "
-                                    f"(built-in: {', '.join(BUILTIN_METRICS)}; or define it under figures:)")
-        topic_ids = {t.id for t in self.topics}
-        for ch in self.channels:
-            for t in ch.topics or []:
-                if t not in topic_ids:
-                    problems.append(f"channel {ch.id!r}: unknown topic {t!r}")
+    @model_validator(mode="wrap")
+    @classmethod
+    def _cross_references(cls, data: Any, handler: Callable[[Any], Settings]) -> Settings:
+        """Ids used twice, unknown figures and topics, each at its own key.
+
+        Checked on the input even when other keys are invalid, so that `watcher check`
+        reports every problem at once (a plain after-validator would not run then).
+        """
+        problems = reference_problems(data) if isinstance(data, Mapping) else []
+        try:
+            settings = handler(data)
+        except ValidationError as e:
+            raise _merged(e, problems) from None
         if problems:
-            raise ValueError("; ".join(problems))
-        return self
+            raise _merged(None, problems)
+        return settings
 
     def topic(self, topic_id: str) -> TopicSettings:
         for t in self.topics:
             if t.id == topic_id:
                 return t
         raise KeyError(topic_id)
+
+
+Loc = tuple[str | int, ...]
+_KNOWN_ERROR_TYPES = frozenset(get_args(ErrorType))
+
+
+def _get(item: object, name: str) -> Any:
+    """A key of raw YAML data (a dict) or an attribute of an already built model."""
+    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+
+
+def _items(data: Mapping[str, Any], section: str) -> list[Any]:
+    value = data.get(section)
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _did_you_mean(word: object, known: list[str]) -> str:
+    close = get_close_matches(str(word), known, n=1, cutoff=0.6)
+    return f" — did you mean {close[0]!r}?" if close else ""
+
+
+def _duplicate_ids(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    out: list[tuple[Loc, str]] = []
+    for section in ("feeds", "topics", "channels", "figures"):
+        first: dict[str, int] = {}
+        for i, item in enumerate(_items(data, section)):
+            ident = _get(item, "id")
+            if not isinstance(ident, str):
+                continue
+            if ident in first:
+                out.append(((section, i, "id"), f"id {ident!r} is already used by "
+                            f"{section}[{first[ident]}]; give each entry its own id"))
+            first.setdefault(ident, i)
+    return out
+
+
+def _unknown_figures(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    custom = [_get(f, "id") for f in _items(data, "figures")]
+    known = list(BUILTIN_METRICS) + [c for c in custom if isinstance(c, str)]
+    out: list[tuple[Loc, str]] = []
+    for t, topic in enumerate(_items(data, "topics")):
+        figures = _get(topic, "figures")
+        for f, fig in enumerate(figures if isinstance(figures, (list, tuple)) else []):
+            if isinstance(fig, str) and fig not in known:
+                out.append((("topics", t, "figures", f), f"unknown figure {fig!r}"
+                            f"{_did_you_mean(fig, known)} (built-in: {', '.join(BUILTIN_METRICS)};"
+                            " or define it under figures:)"))
+    return out
+
+
+def _unknown_topics(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    known = [i for i in (_get(t, "id") for t in _items(data, "topics")) if isinstance(i, str)]
+    out: list[tuple[Loc, str]] = []
+    for c, channel in enumerate(_items(data, "channels")):
+        topics = _get(channel, "topics")
+        for t, topic in enumerate(topics if isinstance(topics, (list, tuple)) else []):
+            if isinstance(topic, str) and topic not in known:
+                listed = ", ".join(known) if known else "none defined"
+                out.append((("channels", c, "topics", t), f"unknown topic {topic!r}"
+                            f"{_did_you_mean(topic, known)} (topics: {listed})"))
+    return out
+
+
+def reference_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """Cross-references between sections, as (location, message); tolerant of bad input."""
+    return _duplicate_ids(data) + _unknown_figures(data) + _unknown_topics(data)
+
+
+def _carry(error: Any) -> InitErrorDetails:
+    """Re-raise a nested error unchanged (custom error types keep their message)."""
+    if error["type"] in _KNOWN_ERROR_TYPES:
+        details = InitErrorDetails(type=error["type"], loc=error["loc"], input=error["input"])
+    else:
+        details = InitErrorDetails(type=PydanticCustomError(error["type"], "{detail}",
+                                                            {"detail": error["msg"]}),
+                                   loc=error["loc"], input=error["input"])
+    if "ctx" in error and error["type"] in _KNOWN_ERROR_TYPES:
+        details["ctx"] = error["ctx"]
+    return details
+
+
+def _merged(error: ValidationError | None, problems: list[tuple[Loc, str]]) -> ValidationError:
+    details = [_carry(e) for e in error.errors()] if error else []
+    for loc, message in problems:
+        details.append(InitErrorDetails(
+            type=PydanticCustomError("reference", "{detail}", {"detail": message}),
+            loc=loc, input=None))
+    return ValidationError.from_exception_data("Settings", details)
