@@ -14,7 +14,7 @@ from watcher.config.models import Settings
 from watcher.deliver import Deliverer, make_deliverer as real_deliverer
 from watcher.deliver.outbox import OutboxSender, SendReport
 from watcher.figures import Extractor
-from watcher.pipeline import Pipeline, PollReport
+from watcher.pipeline.orchestrator import Pipeline, PollReport
 from watcher.pipeline.fetch import Fetcher
 from watcher.storage import Store
 

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import TextIO
 
 from watcher.config.models import Settings
-from watcher.pipeline import PollReport
+from watcher.pipeline.orchestrator import PollReport
 from watcher.storage import Store, StoredClaim
 from watcher.types import iso
 
