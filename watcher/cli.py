@@ -72,16 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _global_options(parser: argparse.ArgumentParser) -> None:
+def _global_options(parser: argparse.ArgumentParser, inherited: bool = False) -> None:
+    """Global options work before or after the command (`watcher --config x check`, or
+    `watcher check --config x`); on commands they default to what the top level said."""
+    extra = {"default": argparse.SUPPRESS} if inherited else {}
     parser.add_argument("--config", metavar="PATH", help="config file (default: $WATCHER_CONFIG, "
-                        "then config/watcher.yaml)")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens to each feed")
+                        "then config/watcher.yaml)", **extra)
+    flag = {"action": "store_true", **extra}
+    parser.add_argument("--debug", help="show tracebacks and debug logs", **flag)
+    parser.add_argument("-v", "--verbose", help="log what happens to each feed", **flag)
 
 
 def _command(sub, name: str, help_: str, description: str, epilog: str = ""):  # type: ignore[no-untyped-def]
     p = sub.add_parser(name, help=help_, description=description, epilog=epilog,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _global_options(p, inherited=True)
     return p
 
 
