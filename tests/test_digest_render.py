@@ -202,3 +202,12 @@ def test_any_feed_text_renders_without_breaking_out(name, quote, title, url, val
     assert "<script" not in rendered.html.lower()
     for href in re.findall(r'href="([^"]*)"', rendered.html):
         assert href.startswith(("http://", "https://"))
+
+
+def test_repeated_reports_of_the_same_figure_show_once_in_the_history():
+    first = record(600, OCT_2025)
+    echo = record(600, datetime(2025, 11, 2, tzinfo=UTC))  # another outlet, same figure
+    now = record(2000, NOV_2026)
+    d = digest(change("killed", echo, now),
+               history={("dprk-troops", "killed"): (first, echo, now)})
+    assert "history: 600 (Oct 2025) → 2,000 (Nov 2026)" in render_digest(d).text

@@ -246,7 +246,16 @@ def _history_records(digest: Digest, change: FigureChange) -> list[FigureRecord]
     current = change.current
     if not any(r.value == current.value and r.published == current.published for r in records):
         records.append(current)
-    return records
+    return _collapse_repeats(records)
+
+
+def _collapse_repeats(records: list[FigureRecord]) -> list[FigureRecord]:
+    """Keep the first of consecutive equal figures: a glance shows moves, not echoes."""
+    kept: list[FigureRecord] = []
+    for record in records:
+        if not kept or format_amount(kept[-1]) != format_amount(record):
+            kept.append(record)
+    return kept
 
 
 def _history_points(records: list[FigureRecord], current: FigureRecord) -> tuple[PointView, ...]:
@@ -257,9 +266,9 @@ def _history_points(records: list[FigureRecord], current: FigureRecord) -> tuple
             value=format_amount(r),
             date=format_month(r.published),
             height=max(_BAR_MIN_PX, round(_BAR_MAX_PX * (r.value_max or r.value) / top)),
-            current=(r.value == current.value and r.published == current.published),
+            current=(i == len(shown) - 1 and format_amount(r) == format_amount(current)),
         )
-        for r in shown
+        for i, r in enumerate(shown)
     )
 
 
