@@ -21,7 +21,8 @@ def record(value: float, when: datetime, *, qualifier: str = "approx",
            value_max: float | None = None, source: str | None = "South Korean intelligence",
            quote: str = "A sentence with a figure.",
            articles: tuple[ArticleRef, ...] = ()) -> FigureRecord:
-    return FigureRecord(value=value, value_max=value_max, qualifier=qualifier,  # type: ignore[arg-type]
+    return FigureRecord(value=value, value_max=value_max,
+                        qualifier=qualifier,  # type: ignore[arg-type]
                         source=source, published=when, quote=quote, articles=articles)
 
 
@@ -43,7 +44,8 @@ NOV_2026 = datetime(2026, 11, 27, 9, tzinfo=UTC)
 
 
 def test_a_change_reads_previous_arrow_current_with_delta_and_percentage():
-    rendered = render_digest(digest(change("killed", record(600, OCT_2025), record(2000, NOV_2026))))
+    d = digest(change("killed", record(600, OCT_2025), record(2000, NOV_2026)))
+    rendered = render_digest(d)
     # 2,000 - 600 = 1,400; 1,400 / 600 = 233.3%
     assert "killed: 600 → 2,000 (+1,400, +233%)" in rendered.text
     assert "killed: 600 → 2,000 (+1,400, +233%)" in rendered.html
@@ -182,7 +184,7 @@ def test_sample_digest_tells_the_founding_story():
 
 
 def test_a_custom_templates_folder_is_used(tmp_path: Path):
-    (tmp_path / "digest.txt.j2").write_text("{% for t, h in headlines %}{{ h }};{% endfor %}")
+    (tmp_path / "digest.txt.j2").write_text("{% for h in headlines %}{{ h }};{% endfor %}")
     (tmp_path / "digest.html.j2").write_text("<p>{{ subject }}</p>")
     rendered = render_digest(digest(change("killed", record(600, OCT_2025),
                                            record(2000, NOV_2026))), templates=tmp_path)

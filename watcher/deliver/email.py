@@ -106,7 +106,7 @@ def header_text(value: str) -> str:
 
 
 def list_unsubscribe(value: str) -> str:
-    """'https://…' or 'mailto:…' (comma-separated) → '<https://…>, <mailto:…>' (RFC 2369)."""
+    """'https://…, mailto:…' → '<https://…>, <mailto:…>' (RFC 2369 form)."""
     value = header_text(value)
     if "<" in value:
         return value
@@ -203,8 +203,9 @@ def _tls_error(e: ssl.SSLError, channel: EmailChannel) -> DeliveryError:
             f"email channel {channel.id!r}: the TLS certificate of {where} could not be "
             f"verified ({reason}); fix the server's certificate or point SSL_CERT_FILE at "
             "the CA bundle that signed it", retryable=False)
+    reason = clean_line(e.reason or str(e))
     return DeliveryError(
-        f"email channel {channel.id!r}: TLS with {where} failed ({clean_line(e.reason or str(e))}); "
+        f"email channel {channel.id!r}: TLS with {where} failed ({reason}); "
         "check smtp.port with smtp.ssl (implicit TLS, usually 465) or smtp.starttls (587)",
         retryable=False)
 
