@@ -200,3 +200,15 @@ def test_the_registry_builds_the_deliverer_for_each_channel_type():
     assert set(CHANNEL_TYPES) == {"email", "webhook"}
     assert CHANNEL_TYPES["webhook"].factory is WebhookDeliverer
     assert all(kind.description for kind in CHANNEL_TYPES.values())
+
+
+def test_a_broken_template_fails_permanently_before_anything_is_sent(digest: Digest,
+                                                                    tmp_path: Path):
+    (tmp_path / "digest.txt.j2").write_text("{{ missing.value }}")
+    (tmp_path / "digest.html.j2").write_text("<p></p>")
+    with smtp_server() as server:
+        with pytest.raises(DeliveryError) as caught:
+            EmailDeliverer(channel(server.host, server.port), templates=tmp_path).send(digest)
+    assert not caught.value.retryable
+    assert "digest.txt.j2:1" in str(caught.value)
+    assert server.messages == []

@@ -7,9 +7,11 @@ import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from watcher.exceptions import ConfigError
 from watcher.pipeline.digest import render_digest, sample_digest
 from watcher.types import ArticleRef, Digest, FigureChange, FigureRecord
 
@@ -213,3 +215,22 @@ def test_repeated_reports_of_the_same_figure_show_once_in_the_history():
     d = digest(change("killed", echo, now),
                history={("dprk-troops", "killed"): (first, echo, now)})
     assert "history: 600 (Oct 2025) → 2,000 (Nov 2026)" in render_digest(d).text
+
+
+def test_a_broken_custom_template_is_named_with_its_line(tmp_path: Path):
+    (tmp_path / "digest.txt.j2").write_text("ok\n{{ no_such_variable }}\n")
+    (tmp_path / "digest.html.j2").write_text("<p></p>")
+    d = digest(change("killed", record(600, OCT_2025), record(2000, NOV_2026)))
+    with pytest.raises(ConfigError) as caught:
+        render_digest(d, templates=tmp_path)
+    assert f"{tmp_path / 'digest.txt.j2'}:2" in str(caught.value)
+    assert "no_such_variable" in str(caught.value)
+
+
+def test_a_template_syntax_error_is_named_with_its_line(tmp_path: Path):
+    (tmp_path / "digest.txt.j2").write_text("fine\nfine\n{% for x in %}\n")
+    (tmp_path / "digest.html.j2").write_text("<p></p>")
+    d = digest(change("killed", record(600, OCT_2025), record(2000, NOV_2026)))
+    with pytest.raises(ConfigError) as caught:
+        render_digest(d, templates=tmp_path)
+    assert str(caught.value).startswith(f"{tmp_path / 'digest.txt.j2'}:3: ")

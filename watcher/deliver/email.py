@@ -29,7 +29,7 @@ from pathlib import Path
 import css_inline
 
 from watcher.config.models import EmailChannel, SmtpSettings
-from watcher.exceptions import DeliveryError
+from watcher.exceptions import ConfigError, DeliveryError
 from watcher.pipeline.digest import RenderedDigest, clean_line, render_digest
 from watcher.types import Digest
 
@@ -51,8 +51,12 @@ class EmailDeliverer:
         self._templates = templates
 
     def send(self, digest: Digest) -> None:
-        rendered = render_digest(digest, templates=self._templates,
-                                 subject_prefix=self.channel.subject_prefix)
+        try:
+            rendered = render_digest(digest, templates=self._templates,
+                                     subject_prefix=self.channel.subject_prefix)
+        except ConfigError as e:  # a broken template: retrying cannot help until it is fixed
+            raise DeliveryError(f"email channel {self.channel_id!r}: {e}",
+                                retryable=False) from e
         message = build_message(self.channel, digest, rendered)
         self._transmit(message)
         log.info("email channel %s: sent digest %s to %d recipient(s) via %s",

@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
 
+from watcher.exceptions import ConfigError, ConfigProblem
 from watcher.resources import templates_dir
 from watcher.types import ArticleRef, Digest, FigureChange, FigureRecord
 
@@ -344,23 +345,46 @@ def render_digest(digest: Digest, *, templates: Path | None = None,
     """Render a digest with `digest.txt.j2` and `digest.html.j2` from `templates`.
 
     `templates` defaults to the shipped templates folder; a user may point it at a copy.
+    A broken template raises ConfigError naming the file and line.
     """
-    env = _environment(Path(templates) if templates is not None else templates_dir())
+    folder = Path(templates) if templates is not None else templates_dir()
     shown = sections(digest)
     context = {
         "digest_id": clean_line(digest.id),
         "channel": clean_line(digest.channel),
         "generated": format_date(digest.generated_at),
-        "generated_iso": digest.generated_at.strftime("%Y-%m-%d %H:%M UTC"),
+        "generated_iso": digest.generated_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "headlines": [c.headline for s in shown for c in s.changes],
         "sections": shown,
         "subject": subject_line(digest, subject_prefix),
     }
-    return RenderedDigest(
-        subject=context["subject"],
-        text=env.get_template(TEXT_TEMPLATE).render(context),
-        html=env.get_template(HTML_TEMPLATE).render(context),
-    )
+    return RenderedDigest(subject=context["subject"],
+                          text=_render(folder, TEXT_TEMPLATE, context),
+                          html=_render(folder, HTML_TEMPLATE, context))
+
+
+def _render(folder: Path, name: str, context: dict[str, object]) -> str:
+    path = folder / name
+    try:
+        return _environment(folder).get_template(name).render(context)
+    except jinja2.TemplateNotFound as e:
+        raise ConfigError([ConfigProblem(str(path), None, "", "template not found; restore it "
+                                         "from the watcher distribution")]) from e
+    except jinja2.TemplateError as e:
+        message = f"{clean_line(str(e))}; fix the template (its variables are listed at its top)"
+        raise ConfigError([ConfigProblem(str(path), _template_line(e, path), "", message)]) from e
+
+
+def _template_line(error: jinja2.TemplateError, path: Path) -> int | None:
+    """The template line of an error: syntax errors carry it, runtime errors carry it in
+    the traceback (jinja2 rewrites frames to point into the template)."""
+    line = getattr(error, "lineno", None)
+    tb = error.__traceback__
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename) == path:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 # --- sample ------------------------------------------------------------------------------
