@@ -212,3 +212,9 @@ def test_a_broken_template_fails_permanently_before_anything_is_sent(digest: Dig
     assert not caught.value.retryable
     assert "digest.txt.j2:1" in str(caught.value)
     assert server.messages == []
+
+
+def test_an_accepted_message_counts_as_sent_even_if_the_goodbye_fails(digest: Digest):
+    with smtp_server(quit_reply="421 4.3.2 Shutting down") as server:
+        EmailDeliverer(channel(server.host, server.port)).send(digest)  # no error: no resend
+    assert len(server.messages) == 1

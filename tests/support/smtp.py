@@ -3,7 +3,7 @@
     with smtp_server() as server:                          # plain SMTP
     with smtp_server(tls="starttls", cert=cert, auth=("u", "p")) as server:
     with smtp_server(tls="implicit", cert=cert) as server:  # SMTPS, port 465 style
-    with smtp_server(data_reply="451 4.3.0 Try again later") as server:
+    with smtp_server(data_reply="451 4.3.0 Try again later") as server:  # or quit_reply=…
         ... server.host, server.port, server.messages (parsed EmailMessage), server.logins
 
 `self_signed_cert(tmp_path)` writes a certificate for localhost/127.0.0.1 and its key;
@@ -89,10 +89,15 @@ class SmtpServer:
 
 class _Handler:
     def __init__(self, server: SmtpServer, data_reply: str | None,
-                 credentials: tuple[str, str] | None):
+                 credentials: tuple[str, str] | None, quit_reply: str | None):
         self.server = server
         self.data_reply = data_reply
         self.credentials = credentials
+        self.quit_reply = quit_reply
+
+    async def handle_QUIT(self, smtp: SMTPProtocol, session: Session,
+                          envelope: Envelope) -> str:
+        return self.quit_reply or "221 Bye"
 
     async def handle_MAIL(self, smtp: SMTPProtocol, session: Session, envelope: Envelope,
                           address: str, mail_options: list[str]) -> str:
@@ -135,16 +140,18 @@ def free_port() -> int:
 @contextmanager
 def smtp_server(*, tls: Literal["starttls", "implicit"] | None = None,
                 cert: TlsCert | None = None, auth: tuple[str, str] | None = None,
-                data_reply: str | None = None) -> Iterator[SmtpServer]:
+                data_reply: str | None = None,
+                quit_reply: str | None = None) -> Iterator[SmtpServer]:
     """Run an SMTP server on 127.0.0.1 for the duration of the block.
 
     `auth` = (user, password) offers AUTH LOGIN/PLAIN and refuses mail without it;
-    `data_reply` (e.g. "451 4.3.0 Try again later") answers DATA with that instead of 250.
+    `data_reply` (e.g. "451 4.3.0 Try again later") answers DATA with that instead of 250;
+    `quit_reply` (e.g. "421 4.3.2 Shutting down") answers QUIT with that instead of 221.
     """
     if tls and cert is None:
         raise ValueError("tls needs cert=self_signed_cert(tmp_path)")
     server = SmtpServer(host=LOOPBACK, port=free_port())
-    handler = _Handler(server, data_reply, auth)
+    handler = _Handler(server, data_reply, auth, quit_reply)
     kwargs: dict[str, Any] = {"server_hostname": "localhost", "ready_timeout": 5.0}
     if tls == "starttls":
         assert cert is not None

@@ -65,10 +65,13 @@ class EmailDeliverer:
     def _transmit(self, message: EmailMessage) -> None:
         smtp = self.channel.smtp
         try:
-            with _connect(smtp) as session:
+            session = _connect(smtp)
+            try:
                 _login(session, smtp)
                 refused = session.send_message(message, from_addr=envelope_sender(self.channel),
                                                to_addrs=list(self.channel.to))
+            finally:
+                _hang_up(session)
         except (smtplib.SMTPException, OSError) as e:
             raise classify(e, self.channel) from e
         if refused:
@@ -157,6 +160,15 @@ def _connect(smtp: SmtpSettings) -> smtplib.SMTP:
             session.close()
             raise
     return session
+
+
+def _hang_up(session: smtplib.SMTP) -> None:
+    """QUIT, ignoring its failures: once the server accepted the message, a bad goodbye
+    must not turn a delivery into a "failure" that would be sent again."""
+    try:
+        session.quit()
+    except (smtplib.SMTPException, OSError):
+        session.close()
 
 
 def _login(session: smtplib.SMTP, smtp: SmtpSettings) -> None:
