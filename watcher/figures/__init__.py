@@ -1,1 +1,108 @@
-"""(being written)"""
+"""Figures in news text: what was counted, how many, how sure, who says so.
+
+The public face of the extractor: `Extractor` (custom figures, topic subject and figure
+filters), the `extract` shortcut, `guess_language` and `SUPPORTED_LANGUAGES`. The work is
+done in `extract.py` and its helpers; this module only chooses the language and filters.
+It does not store, compare or deliver anything.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Collection, Sequence
+
+from watcher.config.models import CustomFigure
+from watcher.figures.extract import extract_claims
+from watcher.figures.text import fold, words
+from watcher.figures.vocab import available_languages, get_vocab, load_data
+from watcher.types import Claim
+
+__all__ = ["Extractor", "extract", "guess_language", "SUPPORTED_LANGUAGES"]
+
+SUPPORTED_LANGUAGES: tuple[str, ...] = available_languages()
+
+_SAMPLE = 4000  # characters looked at to guess a language: plenty, and cheap
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_LATIN = re.compile(r"[A-Za-zÀ-ɏ]")
+
+
+class Extractor:
+    """Reads claims out of texts; one instance per configuration, reusable and thread-safe."""
+
+    def __init__(self, custom_figures: Sequence[CustomFigure] = ()):
+        self._custom: dict[str, dict[str, list[str]]] = {}
+        for fig in custom_figures:
+            for lang, terms in fig.terms.items():
+                self._custom.setdefault(lang, {})[fig.id] = list(terms)
+
+    def extract(self, text: str, lang: str | None = None, *, subject: Sequence[str] = (),
+                figures: Collection[str] | None = None) -> list[Claim]:
+        """Claims in `text` in reading order; `subject`/`figures` keep only a topic's claims."""
+        lang = lang if lang in SUPPORTED_LANGUAGES else guess_language(text)
+        vocab = get_vocab(lang, self._custom.get(lang))
+        found = extract_claims(text, lang, vocab, figures)
+        if subject:
+            matcher = SubjectMatcher(subject)
+            found = [(c, s) for c, s in found if matcher.matches(text[s.start:s.end])]
+        return [c for c, _ in found]
+
+
+class SubjectMatcher:
+    """"is this sentence about North Korean troops?": every word of one term, fuzzily."""
+
+    def __init__(self, terms: Sequence[str]):
+        self._terms = [[fold(w) for w in words(t)] for t in terms if words(t)]
+
+    def matches(self, sentence: str) -> bool:
+        have = {fold(w) for w in words(sentence)}
+        return any(all(_word_in(w, have) for w in term) for term in self._terms)
+
+
+def _word_in(word: str, have: set[str]) -> bool:
+    """Exact, or an inflected form: a shared stem of all but the last few letters."""
+    if word in have:
+        return True
+    stem = max(4, len(word) - 3)
+    if len(word) < 4:
+        return False
+    return any(len(h) >= 4 and h[:stem] == word[:stem] for h in have)
+
+
+def guess_language(text: str) -> str:
+    """One of SUPPORTED_LANGUAGES from alphabet and stopword counts; "en" when unsure."""
+    sample = text[:_SAMPLE]
+    cyr = len(_CYRILLIC.findall(sample))
+    if cyr > len(_LATIN.findall(sample)):
+        return _best_by_letters(sample) or "en"
+    return _best_by_stopwords(sample) or "en"
+
+
+def _best_by_letters(sample: str) -> str | None:
+    scores = {lang: sum(sample.count(c) for c in str(load_data(lang).get("letters", "")))
+              for lang in SUPPORTED_LANGUAGES if load_data(lang).get("script") == "cyrillic"}
+    best = max(scores, key=lambda k: scores[k], default=None)
+    return best if best and scores[best] > 0 else (best or None)
+
+
+def _best_by_stopwords(sample: str) -> str | None:
+    tokens = [w.lower() for w in words(sample)]
+    scores = {lang: sum(1 for w in tokens if w in _stopwords(lang))
+              for lang in SUPPORTED_LANGUAGES if load_data(lang).get("script", "latin") == "latin"}
+    best = max(scores, key=lambda k: scores[k], default=None)
+    return best if best and scores[best] > 0 else None
+
+
+@lru_cache(maxsize=None)
+def _stopwords(lang: str) -> frozenset[str]:
+    return frozenset(str(w).lower() for w in load_data(lang).get("stopwords", []))
+
+
+@lru_cache(maxsize=1)
+def _default() -> Extractor:
+    return Extractor()
+
+
+def extract(text: str, lang: str | None = None) -> list[Claim]:
+    """Claims in `text` with the built-in metrics only (a cached default Extractor)."""
+    return _default().extract(text, lang)

@@ -1,0 +1,143 @@
+"""Who says so: the source a sentence attributes a figure to, as written.
+
+This module owns attribution: cues ("according to X", "secondo X", "по данным X"),
+reporting verbs in both orders ("X said", ", ha riferito X", "wie X mitteilte"), and
+trimming the phrase to the shortest name ("the regional governor" → "regional governor").
+Attribution never crosses sentences: a figure in a sentence that names no one has no
+source. It does not decide what is a figure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from watcher.figures.vocab import LanguageVocab
+
+_TOKEN = re.compile(r"\w+(?:[-'’ʼ.]\w+)*['’ʼ]?|[^\w\s]")
+_PUNCT_STOP = frozenset(",.;:!?()[]«»\"“”„–—|/")
+_MAX_WORDS = 8
+_POSTPOSED_TAIL = 4  # "told lawmakers on Wednesday" still closes the sentence
+_NEXT_BREAK = re.compile(r"[,.;:!?]")
+
+# Ranks: a sentence-closing ", X said" covers the sentence; "according to X" covers its
+# clause; a leading "X says (that)" covers what follows it.
+_POSTPOSED, _PREFIX, _PREPOSED = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    rank: int
+    pos: int
+    phrase: str
+
+
+def find_source(text: str, sentence: tuple[int, int], clause: tuple[int, int],
+                number_at: int, vocab: LanguageVocab) -> str | None:
+    """The source of the figure at `number_at`, or None when the sentence names no one."""
+    cands = _candidates(text, sentence, clause, vocab)
+    own = [c for c in cands if clause[0] <= c.pos < clause[1]]
+    other = [c for c in cands if c not in own and c.rank != _PREPOSED]
+    for pool in (own, other):
+        if pool:
+            best = min(pool, key=lambda c: (c.rank, abs(c.pos - number_at)))
+            return best.phrase
+    return None
+
+
+def _candidates(text: str, sentence: tuple[int, int], clause: tuple[int, int],
+                vocab: LanguageVocab) -> list[_Candidate]:
+    s, e = sentence
+    out: list[_Candidate] = []
+    for m in vocab.source_prefix.finditer(text, s, e):
+        phrase = noun_phrase_after(text, m.end(), e, vocab)
+        if phrase:
+            out.append(_Candidate(_PREFIX, m.start(), phrase))
+    for m in vocab.source_verb.finditer(text, s, e):
+        cand = _verb_candidate(text, m, sentence, clause, vocab)
+        if cand:
+            out.append(cand)
+    return out
+
+
+def _verb_candidate(text: str, m: re.Match[str], sentence: tuple[int, int],
+                    clause: tuple[int, int], vocab: LanguageVocab) -> _Candidate | None:
+    """", ha riferito X" (verb first) or "X said" (subject first)."""
+    s, e = sentence
+    if _after_punctuation(text, s, m.start()):
+        phrase = noun_phrase_after(text, m.end(), e, vocab)
+        return _Candidate(_POSTPOSED, m.start(), phrase) if phrase else None
+    floor = clause[0] if clause[0] <= m.start() < clause[1] else s
+    phrase = noun_phrase_before(text, m.start(), floor, vocab)
+    if not phrase:
+        # Verb-final clauses ("während Moskau die Verluste … schätzt"): the subject opens it.
+        phrase = noun_phrase_after(text, floor, m.start(), vocab)
+    if not phrase:
+        return None
+    rank = _POSTPOSED if _closes_sentence(text, m.end(), e) else _PREPOSED
+    return _Candidate(rank, m.start(), phrase)
+
+
+def _after_punctuation(text: str, floor: int, pos: int) -> bool:
+    before = text[floor:pos].rstrip()
+    return bool(before) and before[-1] in ",;:(–—"
+
+
+def _closes_sentence(text: str, pos: int, end: int) -> bool:
+    """The verb is followed by at most a few words, no number, then punctuation."""
+    m = _NEXT_BREAK.search(text, pos, end)
+    tail = text[pos:m.start() if m else end]
+    return not any(c.isdigit() for c in tail) and len(tail.split()) <= _POSTPOSED_TAIL
+
+
+def noun_phrase_after(text: str, pos: int, end: int, vocab: LanguageVocab) -> str | None:
+    """The name right after a cue, up to punctuation, a number or a stop word."""
+    chunk = text[pos:end].lstrip()
+    chunk = vocab.source_strip.sub("", chunk)
+    tokens = _TOKEN.findall(chunk)
+    kept: list[str] = []
+    for i, tok in enumerate(tokens):
+        if _ends_phrase(tok, kept, tokens[i + 1:i + 2], vocab):
+            break
+        kept.append(tok)
+    return _finish(kept, vocab)
+
+
+def noun_phrase_before(text: str, pos: int, floor: int, vocab: LanguageVocab) -> str | None:
+    """The subject right before a reporting verb, back to punctuation or a stop word."""
+    tokens = _TOKEN.findall(text[floor:pos])
+    kept: list[str] = []
+    for tok in reversed(tokens):
+        if tok in _PUNCT_STOP or _is_number(tok) or len(kept) >= _MAX_WORDS:
+            break
+        if vocab.source_stop.fullmatch(tok) and not vocab.source_strip.match(tok + " "):
+            break
+        kept.insert(0, tok)
+    phrase = vocab.source_strip.sub("", " ".join(kept))
+    return _finish(phrase.split(), vocab)
+
+
+def _ends_phrase(tok: str, kept: list[str], nxt: list[str], vocab: LanguageVocab) -> bool:
+    if tok in _PUNCT_STOP or _is_number(tok) or len(kept) >= _MAX_WORDS:
+        return True
+    after_link = bool(kept) and vocab.raw_links.fullmatch(kept[-1]) is not None
+    if kept and vocab.source_stop.fullmatch(tok) and not after_link:
+        return True
+    if vocab.capitalized_nouns and kept and tok[:1].islower() and not after_link:
+        # German: a lowercase word ends a name unless it is an adjective before a noun.
+        return not (nxt and nxt[0][:1].isupper()) or vocab.source_stop.fullmatch(tok) is not None
+    return False
+
+
+def _is_number(tok: str) -> bool:
+    return tok[:1].isdigit() and not any(c.isalpha() for c in tok)
+
+
+def _finish(tokens: list[str], vocab: LanguageVocab) -> str | None:
+    """Join, drop trailing link/filler words, refuse empty or pronoun-only results."""
+    while tokens and (vocab.raw_links.fullmatch(tokens[-1]) or vocab.source_stop.fullmatch(tokens[-1])):
+        tokens = tokens[:-1]
+    phrase = vocab.source_strip_end.sub("", " ".join(tokens)).strip(" '’")
+    if not phrase or not any(c.isalpha() for c in phrase):
+        return None
+    return phrase

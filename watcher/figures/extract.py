@@ -1,0 +1,266 @@
+"""The figure extractor: numbers in a text → the claims a careful reader would record.
+
+This module owns the decisions: which numbers are figures (not years, times, money,
+units, model names, ages, past figures quoted to compare), which metric each one counts
+(the nearest metric word in its clause, on either side, never across another number),
+and assembling `Claim`s. Reading numbers is `numbers.py`; hedges are `qualify.py`;
+sources are `attribution.py`; sentence geometry is `text.py`; every word it looks for
+comes from `data/<lang>.yaml` through `vocab.py`.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, replace
+from typing import Collection, Sequence
+
+from watcher.figures.attribution import find_source
+from watcher.figures.numbers import NumberMention, find_numbers
+from watcher.figures.qualify import Hedge, qualify
+from watcher.figures.text import Sentence, WordIndex, clause_bounds, clause_of, split_sentences, words
+from watcher.figures.vocab import LanguageVocab, Trigger
+from watcher.types import Claim
+
+_LEFT_WINDOW = 10  # words: "Il numero dei morti nell'attacco al mercato … è salito a 34"
+_RIGHT_WINDOW = 8  # words: "600 militari nordcoreani sarebbero stati uccisi"
+_PEOPLE_WINDOW = 4  # words after the number where "soldiers"/"persone" must appear
+_YEAR = re.compile(r"\d{4}")
+_TIME = re.compile(r"\d{1,2}[.:h]\d{2}")
+_GLUED_BEFORE = re.compile(r"(?:[^\W\d_]|\d)[-‐‑/]?\Z|[^\W\d_][-‐‑]\Z|[-‐‑/:]\d*\Z|[#№]\s*\Z")
+_GLUED_AFTER = re.compile(r"\A(?:[^\W_]|[-‐‑/][^\W_]|[°ºª%:]|\.[\dªº])")
+_NUMBER_WORDS_AFTER = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:
+    """A metric word found in a sentence."""
+
+    start: int
+    end: int
+    trigger: Trigger
+
+
+@dataclass(slots=True)
+class _Context:
+    """One sentence being read, with what we computed about it once."""
+
+    text: str
+    sentence: Sentence
+    vocab: LanguageVocab
+    hits: list[_Hit]
+    words: WordIndex
+    cuts: list[int]
+    mentions: list[NumberMention]
+
+
+def extract_claims(text: str, lang: str, vocab: LanguageVocab,
+                   figures: Collection[str] | None = None) -> list[tuple[Claim, Sentence]]:
+    """Every claim in `text`, each with the sentence it came from."""
+    mentions = find_numbers(text, lang)
+    if not mentions:
+        return []
+    sentences = split_sentences(text, vocab)
+    starts = [s.start for s in sentences]
+    grouped: dict[int, list[NumberMention]] = {}
+    for m in mentions:
+        grouped.setdefault(max(0, bisect_right(starts, m.start) - 1), []).append(m)
+    out: list[tuple[Claim, Sentence]] = []
+    for idx, group in grouped.items():
+        out += [(c, sentences[idx]) for c in _sentence_claims(text, sentences[idx], group, lang, vocab)]
+    if figures is not None:
+        out = [(c, s) for c, s in out if c.metric in figures]
+    return out
+
+
+def _sentence_claims(text: str, sentence: Sentence, mentions: list[NumberMention],
+                     lang: str, vocab: LanguageVocab) -> list[Claim]:
+    hits = [_Hit(m.start(), m.end(), vocab.trigger_info[m.lastindex or 0])
+            for m in vocab.triggers.finditer(text, sentence.start, sentence.end)]
+    if not hits:
+        return []  # no metric word: nothing here can be a figure (the cheap common case)
+    ctx = _Context(text, sentence, vocab, hits, WordIndex(text, sentence.start, sentence.end),
+                   clause_bounds(text, sentence.start, sentence.end, vocab),
+                   merge_ranges(text, mentions, vocab))
+    claims = []
+    for mention in ctx.mentions:
+        claim = _claim_for(ctx, mention, lang)
+        if claim is not None:
+            claims.append(claim)
+    return claims
+
+
+def _claim_for(ctx: _Context, mention: NumberMention, lang: str) -> Claim | None:
+    text, s = ctx.text, ctx.sentence
+    if not is_count(text, mention, ctx.vocab, s.start):
+        return None
+    hedge = qualify(text, mention.start, mention.value_max is not None, ctx.vocab, s.start)
+    if _quoted_to_compare(ctx, hedge.start):
+        return None
+    metric = bind_metric(ctx, mention, hedge)
+    if metric is None:
+        return None
+    clause = clause_of(ctx.cuts, s.end, mention.start)
+    source = find_source(text, (s.start, s.end), clause, mention.start, ctx.vocab)
+    return Claim(metric=metric, value=mention.value, value_max=mention.value_max,
+                 qualifier=hedge.qualifier,  # type: ignore[arg-type]
+                 source=source, quote=text[s.start:s.end].strip(),
+                 span=_number_span(mention), lang=lang)
+
+
+def _number_span(mention: NumberMention) -> tuple[int, int]:
+    """Offsets of the number itself: a range's span starts at its first number."""
+    lead = len(mention.text) - len(mention.text.lstrip())
+    m = re.search(r"\d", mention.text)
+    if mention.kind == "range" and m is not None:
+        lead = m.start()
+    return mention.start + lead, mention.end
+
+
+# ----------------------------------------------------------------------------------------
+# Which numbers are counts at all
+
+
+def is_count(text: str, m: NumberMention, vocab: LanguageVocab, floor: int = 0) -> bool:
+    """False for years, dates, times, money, units, ages, model names and ordinals."""
+    if m.value <= 0 or m.value != int(m.value) or (m.value_max is not None and m.value_max < m.value):
+        return False
+    before = text[max(floor, m.start - 40):m.start]
+    after = text[m.end:m.end + 40]
+    if _glued(before, after, m):
+        return False
+    if m.kind != "scaled" and _TIME.fullmatch(m.text.strip()):
+        return False
+    if vocab.units_after.match(after) or vocab.cues_before.search(before):
+        return False
+    if _is_date(before, after, vocab) or _is_year(m, after, vocab):
+        return False
+    return not (m.kind == "words" and m.value == 1 and not vocab.people.match(after.lstrip()))
+
+
+def _glued(before: str, after: str, m: NumberMention) -> bool:
+    """Su-34, COVID-19, 155mm, 2.ª, 47-year-old, 14°, 2024-10-24: parts of other tokens."""
+    if m.kind == "words":
+        return bool(after) and after[0] in "-‐‑" and len(after) > 1 and after[1].isalpha()
+    if m.kind == "range":
+        return bool(_GLUED_AFTER.match(after))
+    return bool(_GLUED_BEFORE.search(before) or _GLUED_AFTER.match(after))
+
+
+def _is_date(before: str, after: str, vocab: LanguageVocab) -> bool:
+    """A month name next to the number ("16 luglio", "February 24", "8 de marzo")."""
+    prev = words(before[-20:])
+    if prev and vocab.months.fullmatch(prev[-1]):
+        return True
+    nxt = words(after[:25])[:2]
+    if nxt and vocab.months.fullmatch(nxt[0]):
+        return True
+    return len(nxt) == 2 and len(nxt[0]) <= 3 and vocab.months.fullmatch(nxt[1]) is not None
+
+
+def _is_year(m: NumberMention, after: str, vocab: LanguageVocab) -> bool:
+    """1900–2100 written as four plain digits, unless people are counted ("2000 soldiers")."""
+    if not (m.kind == "digits" and _YEAR.fullmatch(m.text.strip()) and 1900 <= m.value <= 2100):
+        return False
+    return not vocab.people.match(after.lstrip())
+
+
+def _quoted_to_compare(ctx: _Context, start: int) -> bool:
+    """"up from an earlier estimate of 600": a past figure, not a claim."""
+    clause_start, _ = clause_of(ctx.cuts, ctx.sentence.end, start)
+    lo = max(clause_start, start - 45)
+    return ctx.vocab.compare_before.search(ctx.text, lo, start) is not None
+
+
+# ----------------------------------------------------------------------------------------
+# Ranges the number reader left apart ("tra i 16.000 e i 18.000")
+
+
+def merge_ranges(text: str, mentions: list[NumberMention], vocab: LanguageVocab) -> list[NumberMention]:
+    """Join "between A and B" / "A-B" pairs into one range mention; drop the "from" of a trend."""
+    out: list[NumberMention] = []
+    i = 0
+    while i < len(mentions):
+        a = mentions[i]
+        b = mentions[i + 1] if i + 1 < len(mentions) else None
+        joined = _join(text, a, b, vocab) if b is not None else None
+        if joined is not None:
+            out.append(joined)
+            i += 2
+        else:
+            out.append(a)
+            i += 1
+    return out
+
+
+def _join(text: str, a: NumberMention, b: NumberMention, vocab: LanguageVocab) -> NumberMention | None:
+    if a.value_max is not None or b.value_max is not None or b.value <= a.value:
+        return None
+    gap = vocab.range_join.fullmatch(text, a.end, b.start)
+    if gap is None:
+        return None
+    opener = vocab.range_open.search(text, max(0, a.start - 25), a.start)
+    dash = gap.group(0).strip()[:1] in "-–—"
+    if opener is None and not dash:
+        return None
+    start = opener.start() if opener is not None else a.start
+    if opener is not None and vocab.trend_before.search(text, max(0, start - 30), start):
+        return None  # "rose from 300 to 350": a change, the later number is the figure
+    return NumberMention(start, b.end, a.value, b.value, "range", text[start:b.end])
+
+
+# ----------------------------------------------------------------------------------------
+# Which metric a number counts
+
+
+def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | None:
+    """The nearest usable metric word in the number's clause, either side."""
+    lo, hi = clause_of(ctx.cuts, ctx.sentence.end, mention.start)
+    left_wall = max(lo, _previous_number_end(ctx, mention))
+    right_wall = min(hi, _next_number_start(ctx, mention))
+    best: tuple[int, int, str] | None = None
+    for hit in ctx.hits:
+        dist = _distance(ctx, hit, hedge.start, mention.end, left_wall, right_wall)
+        if dist is None or not _needs_met(ctx, hit.trigger, mention, (lo, hi)):
+            continue
+        side = 0 if hit.start >= mention.end else 1  # on a tie, "600 morti" beats "… 600"
+        key = (dist, side, hit.trigger.metric)
+        if best is None or key < best:
+            best = key
+    return best[2] if best else None
+
+
+def _distance(ctx: _Context, hit: _Hit, expr_start: int, expr_end: int,
+              left_wall: int, right_wall: int) -> int | None:
+    if hit.end <= expr_start and hit.start >= left_wall:
+        d = ctx.words.between(hit.end, expr_start)
+        return d if d <= _LEFT_WINDOW else None
+    if hit.start >= expr_end and hit.end <= right_wall:
+        d = ctx.words.between(expr_end, hit.start)
+        return d if d <= _RIGHT_WINDOW else None
+    return None
+
+
+def _previous_number_end(ctx: _Context, mention: NumberMention) -> int:
+    ends = [m.end for m in ctx.mentions if m.end <= mention.start]
+    return max(ends, default=ctx.sentence.start)
+
+
+def _next_number_start(ctx: _Context, mention: NumberMention) -> int:
+    starts = [m.start for m in ctx.mentions if m.start >= mention.end]
+    return min(starts, default=ctx.sentence.end)
+
+
+def _needs_met(ctx: _Context, trig: Trigger, mention: NumberMention, clause: tuple[int, int]) -> bool:
+    """"sent 15,000 soldiers", "lost 1,340 troops", "3,215 cases of cholera"."""
+    if trig.needs is None:
+        return True
+    if trig.needs == "disease":
+        return ctx.vocab.disease.search(ctx.text, clause[0], clause[1]) is not None
+    pattern = ctx.vocab.troops if trig.needs == "troops" else ctx.vocab.people
+    after = ctx.text[mention.end:min(clause[1], mention.end + 80)]
+    return any(pattern.fullmatch(w) for w in words(after)[:_PEOPLE_WINDOW])
+
+
+def with_source(claim: Claim, source: str | None) -> Claim:
+    return replace(claim, source=source)

@@ -1,0 +1,98 @@
+"""Text geometry for the extractor: sentences, clauses, words, and folding for comparison.
+
+This module owns *where* things are in a text (offsets never change: we work on the
+original string, so a claim's span points into what the user gave us). It does not
+know about numbers or metrics; language knowledge comes in as a `LanguageVocab`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+
+from watcher.figures.vocab import LanguageVocab
+
+# A sentence ends at . ! ? … (maybe followed by a closing quote) before whitespace and a
+# capital, digit or opening quote; or at a blank line / line break.
+_BOUNDARY = re.compile(r"(?<=[.!?…])[\"'»”)]*\s+(?=[\"'«“(]?[^\W_a-zа-яёіїєґ])|\n\s*", re.UNICODE)
+_WORD = re.compile(r"\w+(?:['’ʼ]\w+)*")
+_LAST_TOKEN = re.compile(r"(\w+(?:\.\w+)*)\.[\"'»”)]*\s*\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int
+    end: int
+
+
+def split_sentences(text: str, vocab: LanguageVocab) -> list[Sentence]:
+    """Sentences as offsets into `text`; abbreviations and "15. März" do not end one."""
+    out: list[Sentence] = []
+    start = 0
+    for m in _BOUNDARY.finditer(text):
+        if m.group(0).startswith("\n") or not _is_abbreviation(text, start, m, vocab):
+            if text[start:m.start()].strip():
+                out.append(Sentence(start, m.start()))
+            start = m.end()
+    if text[start:].strip():
+        out.append(Sentence(start, len(text)))
+    return out
+
+
+def _is_abbreviation(text: str, start: int, m: re.Match[str], vocab: LanguageVocab) -> bool:
+    """True when the period before this boundary belongs to a word, not the sentence."""
+    head = text[max(start, m.start() - 30):m.start() + 1]
+    last = _LAST_TOKEN.search(head)
+    if last is None:
+        return False
+    token = last.group(1).lower()
+    if token in vocab.abbreviations or (len(token) == 1 and token.isalpha()):
+        return True
+    # "vom 1. bis 15. März": a day number followed by a month name is a date, not an end.
+    return token.isdigit() and len(token) <= 2 and vocab.months.match(text, m.end()) is not None
+
+
+class WordIndex:
+    """Word positions of one sentence, for counting words between two offsets."""
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self, text: str, start: int, end: int):
+        spans = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]
+        self.starts = [s for s, _ in spans]
+        self.ends = [e for _, e in spans]
+
+    def between(self, a: int, b: int) -> int:
+        """Number of words lying entirely inside [a, b)."""
+        if b <= a:
+            return 0
+        return max(0, bisect_right(self.ends, b) - bisect_left(self.starts, a))
+
+
+def clause_bounds(text: str, start: int, end: int, vocab: LanguageVocab) -> list[int]:
+    """Offsets where clauses start inside a sentence (first is `start`)."""
+    cuts = [start]
+    for m in vocab.clause_break.finditer(text, start, end):
+        cuts.append(m.start())
+    return cuts
+
+
+def clause_of(cuts: list[int], end: int, pos: int) -> tuple[int, int]:
+    """The clause [a, b) around `pos`, given the cuts of its sentence."""
+    i = bisect_right(cuts, pos) - 1
+    a = cuts[max(i, 0)]
+    b = cuts[i + 1] if i + 1 < len(cuts) else end
+    return a, b
+
+
+def fold(s: str) -> str:
+    """Case- and accent-insensitive form for comparing words ("Città" ~ "citta")."""
+    decomposed = unicodedata.normalize("NFKD", s.casefold())
+    # Keep Cyrillic й/ї (their diacritics make different letters), drop the rest.
+    return "".join(c for c in decomposed if not unicodedata.combining(c) or c in "\u0306\u0308")
+
+
+def words(s: str) -> list[str]:
+    return _WORD.findall(s)

@@ -1,0 +1,224 @@
+"""Language data for the figure extractor: load `data/<lang>.yaml`, compile it once.
+
+This module owns the file format (documented at the top of `data/en.yaml` and in
+docs/extraction.md) and turns each file into a `LanguageVocab` of precompiled regexes.
+It knows nothing about how the extractor uses them: no language is named in code here,
+so adding a language is adding a YAML file.
+
+Term syntax, used by every word list:
+  - words separated by spaces match any run of whitespace;
+  - `*` at the end (or start) of a word matches any word ending (or beginning): `kill*`;
+  - an apostrophe matches ' ’ and ʼ; everything else is literal, case-insensitive.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any, Iterable, Mapping, Sequence
+
+import yaml
+
+from watcher.types import BUILTIN_METRICS
+
+_APOSTROPHES = "['’ʼ‘]"
+_FLAGS = re.IGNORECASE
+
+
+def term_pattern(term: str) -> str:
+    """One term of a word list → a regex source (no boundaries)."""
+    words = [w for w in term.strip().split() if w]
+    return r"\s+".join(_word_pattern(w) for w in words)
+
+
+def _word_pattern(word: str) -> str:
+    head = r"\w*" if word.startswith("*") and len(word) > 1 else ""
+    tail = r"\w*" if word.endswith("*") and len(word) > 1 else ""
+    core = word.strip("*") if len(word) > 1 else word
+    literal = re.sub("['’ʼ‘]", lambda _: _APOSTROPHES, re.escape(core))
+    return head + literal + tail
+
+
+def alternation(terms: Iterable[str]) -> str:
+    """Terms as one alternation, longest first so "killed or wounded" beats "killed"."""
+    unique = sorted({t.strip() for t in terms if t and t.strip()}, key=len, reverse=True)
+    return "|".join(term_pattern(t) for t in unique) or r"(?!x)x"
+
+
+def word_regex(terms: Iterable[str], *, anchor_end: bool = False) -> re.Pattern[str]:
+    """Whole-word matcher for a list; `anchor_end` matches only at the end of the text."""
+    end = r"\s*\Z" if anchor_end else ""
+    return re.compile(rf"(?<!\w)(?:{alternation(terms)})(?!\w){end}", _FLAGS)
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """What a metric word means: which metric, and what it needs around the number."""
+
+    metric: str
+    needs: str | None  # None, "people", "troops" or "disease"
+
+
+@dataclass(slots=True)
+class LanguageVocab:
+    """Everything the extractor knows about one language, compiled."""
+
+    lang: str
+    script: str
+    stopwords: frozenset[str]
+    letters: str
+    triggers: re.Pattern[str]
+    trigger_info: list[Trigger]
+    people: re.Pattern[str]
+    troops: re.Pattern[str]
+    disease: re.Pattern[str]
+    qualifier: re.Pattern[str]
+    qualifier_kind: dict[str, str]
+    negation_before: re.Pattern[str]
+    trend_before: re.Pattern[str]
+    range_open: re.Pattern[str]
+    range_join: re.Pattern[str]
+    units_after: re.Pattern[str]
+    cues_before: re.Pattern[str]
+    months: re.Pattern[str]
+    compare_before: re.Pattern[str]
+    vague_before: re.Pattern[str]
+    clause_break: re.Pattern[str]
+    source_prefix: re.Pattern[str]
+    source_verb: re.Pattern[str]
+    source_strip: re.Pattern[str]
+    source_strip_end: re.Pattern[str]
+    source_stop: re.Pattern[str]
+    raw_links: re.Pattern[str]
+    capitalized_nouns: bool
+    abbreviations: frozenset[str]
+    raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
+
+
+def _lst(data: Mapping[str, Any], *keys: str) -> list[str]:
+    """A nested list from the YAML, [] when absent (every section is optional)."""
+    node: Any = data
+    for key in keys:
+        node = node.get(key, {}) if isinstance(node, Mapping) else {}
+    return [str(x) for x in node] if isinstance(node, list) else []
+
+
+def _metric_terms(data: Mapping[str, Any], extra: Mapping[str, Sequence[str]]) -> list[tuple[str, Trigger]]:
+    """(term, Trigger) pairs from `metrics:` plus custom figures' terms."""
+    pairs: list[tuple[str, Trigger]] = []
+    for metric, spec in (data.get("metrics") or {}).items():
+        spec = spec or {}
+        pairs += [(t, Trigger(metric, None)) for t in _lst(spec, "terms")]
+        for need in ("people", "troops", "disease"):
+            pairs += [(t, Trigger(metric, need)) for t in _lst(spec, f"with_{need}")]
+    for metric, terms in extra.items():
+        pairs += [(str(t), Trigger(metric, None)) for t in terms]
+    return pairs
+
+
+def _trigger_regex(pairs: list[tuple[str, Trigger]]) -> tuple[re.Pattern[str], list[Trigger]]:
+    """One regex, one capturing group per term: `m.lastindex` names the trigger."""
+    ordered = sorted(pairs, key=lambda p: len(p[0]), reverse=True)
+    groups = "|".join(f"({term_pattern(t)})" for t, _ in ordered) or "(?!x)x"
+    info = [Trigger("", None)] + [trig for _, trig in ordered]
+    return re.compile(rf"(?<!\w)(?:{groups})(?!\w)", _FLAGS), info
+
+
+def _qualifier_regex(data: Mapping[str, Any]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """Hedge words that end right before a number (an article may sit between)."""
+    kinds: dict[str, str] = {}
+    for kind in ("approx", "at_least", "at_most"):
+        for term in _lst(data, "qualifiers", kind):
+            kinds[_fold_key(term)] = kind
+    arts = alternation(_lst(data, "qualifiers", "articles"))
+    cues = alternation(kinds)
+    src = rf"(?<!\w)(?P<cue>{cues})(?:\s+(?:{arts}))?\s*\Z"
+    return re.compile(src, _FLAGS), kinds
+
+
+def _fold_key(term: str) -> str:
+    return " ".join(term.lower().replace("’", "'").replace("ʼ", "'").split())
+
+
+def qualifier_kind(vocab: LanguageVocab, cue_text: str) -> str | None:
+    """The kind of a matched cue; stems (`*`) fall back to a prefix comparison."""
+    key = _fold_key(cue_text)
+    if key in vocab.qualifier_kind:
+        return vocab.qualifier_kind[key]
+    for term, kind in vocab.qualifier_kind.items():
+        if "*" in term and re.fullmatch(term_pattern(term), key, _FLAGS):
+            return kind
+    return None
+
+
+def compile_vocab(lang: str, data: Mapping[str, Any],
+                  extra_terms: Mapping[str, Sequence[str]] | None = None) -> LanguageVocab:
+    """YAML mapping → LanguageVocab. `extra_terms`: custom metric id → terms."""
+    trig, info = _trigger_regex(_metric_terms(data, extra_terms or {}))
+    qual, kinds = _qualifier_regex(data)
+    nf = lambda key: _lst(data, "not_figures", key)  # noqa: E731
+    src = lambda key: _lst(data, "attribution", key)  # noqa: E731
+    aux = alternation(src("auxiliaries"))
+    arts = alternation(_lst(data, "qualifiers", "articles"))
+    return LanguageVocab(
+        lang=lang, script=str(data.get("script", "latin")),
+        stopwords=frozenset(w.lower() for w in _lst(data, "stopwords")),
+        letters=str(data.get("letters", "")),
+        triggers=trig, trigger_info=info,
+        people=word_regex(_lst(data, "people") + _lst(data, "troops")),
+        troops=word_regex(_lst(data, "troops")),
+        disease=word_regex(_lst(data, "diseases")),
+        qualifier=qual, qualifier_kind=kinds,
+        negation_before=word_regex(_lst(data, "qualifiers", "negation")),
+        trend_before=word_regex(_lst(data, "qualifiers", "trend"), anchor_end=True),
+        range_open=re.compile(rf"(?<!\w)(?:{alternation(_lst(data, 'ranges', 'open'))})(?:\s+(?:{arts}))?\s*\Z", _FLAGS),
+        range_join=re.compile(rf"\s*(?:[-–—]|(?<!\w)(?:{alternation(_lst(data, 'ranges', 'join'))})(?!\w))\s*(?:(?:{arts})\s+)?", _FLAGS),
+        units_after=re.compile(rf"\A[\s(]*(?:{alternation(nf('units_after'))})(?!\w)", _FLAGS),
+        cues_before=re.compile(rf"(?:(?<!\w)(?:{alternation(nf('cues_before'))})|[$€£¥₴₽])\s*\Z", _FLAGS),
+        months=word_regex(nf("months")),
+        compare_before=word_regex(nf("compare_before")),
+        vague_before=word_regex(nf("vague_before"), anchor_end=True),
+        clause_break=re.compile(rf"[;:]|\s[–—-]\s|(?<!\w)(?:{alternation(_lst(data, 'clause_breaks'))})(?!\w)", _FLAGS),
+        source_prefix=word_regex(src("prefix")),
+        source_verb=re.compile(rf"(?<!\w)(?:(?:{aux})\s+)?(?:{alternation(src('verbs'))})(?!\w)", _FLAGS),
+        source_strip=re.compile(rf"\A(?:(?:{alternation(src('strip'))})(?:\s+|(?<=['’ʼ])))+", _FLAGS),
+        source_strip_end=re.compile(rf"(?:\s+(?:{alternation(src('strip_end'))}))+\Z", _FLAGS),
+        source_stop=word_regex(src("stop")),
+        raw_links=word_regex(src("links")),
+        capitalized_nouns=bool(data.get("capitalized_nouns", False)),
+        abbreviations=frozenset(a.lower() for a in _lst(data, "abbreviations")),
+        raw=data,
+    )
+
+
+def available_languages() -> tuple[str, ...]:
+    """Every `data/<lang>.yaml` shipped, in a stable order (en first)."""
+    names = [p.name[:-5] for p in resources.files("watcher.figures.data").iterdir()
+             if p.name.endswith(".yaml")]
+    return tuple(sorted(names, key=lambda n: (n != "en", n)))
+
+
+@lru_cache(maxsize=None)
+def load_data(lang: str) -> Mapping[str, Any]:
+    """The raw YAML of one language; KeyError-like ValueError when it is not shipped."""
+    path = resources.files("watcher.figures.data").joinpath(f"{lang}.yaml")
+    if not path.is_file():
+        raise ValueError(f"no figure vocabulary for language {lang!r}; add watcher/figures/data/{lang}.yaml")
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+@lru_cache(maxsize=64)
+def _cached(lang: str, extra_key: tuple[tuple[str, tuple[str, ...]], ...]) -> LanguageVocab:
+    return compile_vocab(lang, load_data(lang), dict(extra_key))
+
+
+def get_vocab(lang: str, extra_terms: Mapping[str, Sequence[str]] | None = None) -> LanguageVocab:
+    """Compiled vocabulary of `lang`, with custom metric terms added; cached."""
+    key = tuple(sorted((m, tuple(t)) for m, t in (extra_terms or {}).items()))
+    return _cached(lang, key)
+
+
+def known_metric(metric: str, custom: Iterable[str] = ()) -> bool:
+    return metric in BUILTIN_METRICS or metric in set(custom)
