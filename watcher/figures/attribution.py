@@ -69,7 +69,7 @@ def _verb_candidate(text: str, m: re.Match[str], sentence: tuple[int, int],
         return _Candidate(_POSTPOSED, m.start(), phrase) if phrase else None
     floor = clause[0] if clause[0] <= m.start() < clause[1] else s
     phrase = noun_phrase_before(text, m.start(), floor, vocab)
-    if not phrase:
+    if not phrase and vocab.verb_final_clauses:
         # Verb-final clauses ("während Moskau die Verluste … schätzt"): the subject opens it.
         phrase = noun_phrase_after(text, floor, m.start(), vocab)
     if not phrase:

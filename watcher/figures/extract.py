@@ -22,14 +22,15 @@ from watcher.figures.text import Sentence, WordIndex, clause_bounds, clause_of, 
 from watcher.figures.vocab import LanguageVocab, Trigger
 from watcher.types import Claim
 
-_LEFT_WINDOW = 10  # words: "Il numero dei morti nell'attacco al mercato … è salito a 34"
-_RIGHT_WINDOW = 8  # words: "600 militari nordcoreani sarebbero stati uccisi"
+_LEFT_WINDOW = 11  # words: "Il numero dei morti nell'attacco al mercato … è salito a 34"
+_RIGHT_WINDOW = 10  # words: "600 militari nordcoreani sarebbero stati uccisi"
 _PEOPLE_WINDOW = 4  # words after the number where "soldiers"/"persone" must appear
 _YEAR = re.compile(r"\d{4}")
 _TIME = re.compile(r"\d{1,2}[.:h]\d{2}")
 _GLUED_BEFORE = re.compile(r"(?:[^\W\d_]|\d)[-‐‑/]?\Z|[^\W\d_][-‐‑]\Z|[-‐‑/:]\d*\Z|[#№]\s*\Z")
 _GLUED_AFTER = re.compile(r"\A(?:[^\W_]|[-‐‑/][^\W_]|[°ºª%:]|\.[\dªº])")
-_NUMBER_WORDS_AFTER = 3
+_COMPARE_GAP = 2  # words between "up from an earlier estimate of" and its number
+_CONJUNCTION_COST = 3  # "41 died and [about two thousand cholera cases]": a new phrase
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class _Context:
     words: WordIndex
     cuts: list[int]
     mentions: list[NumberMention]
+    walls: list[NumberMention]  # numbers a metric word cannot be reached across
 
 
 def extract_claims(text: str, lang: str, vocab: LanguageVocab,
@@ -79,9 +81,10 @@ def _sentence_claims(text: str, sentence: Sentence, mentions: list[NumberMention
             for m in vocab.triggers.finditer(text, sentence.start, sentence.end)]
     if not hits:
         return []  # no metric word: nothing here can be a figure (the cheap common case)
+    merged = merge_ranges(text, mentions, vocab)
+    walls = [m for m in merged if not _glued(text[max(0, m.start - 40):m.start], text[m.end:m.end + 40], m)]
     ctx = _Context(text, sentence, vocab, hits, WordIndex(text, sentence.start, sentence.end),
-                   clause_bounds(text, sentence.start, sentence.end, vocab),
-                   merge_ranges(text, mentions, vocab))
+                   clause_bounds(text, sentence.start, sentence.end, vocab), merged, walls)
     claims = []
     for mention in ctx.mentions:
         claim = _claim_for(ctx, mention, lang)
@@ -169,7 +172,8 @@ def _quoted_to_compare(ctx: _Context, start: int) -> bool:
     """"up from an earlier estimate of 600": a past figure, not a claim."""
     clause_start, _ = clause_of(ctx.cuts, ctx.sentence.end, start)
     lo = max(clause_start, start - 45)
-    return ctx.vocab.compare_before.search(ctx.text, lo, start) is not None
+    return any(ctx.words.between(m.end(), start) <= _COMPARE_GAP
+               for m in ctx.vocab.compare_before.finditer(ctx.text, lo, start))
 
 
 # ----------------------------------------------------------------------------------------
@@ -219,7 +223,10 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | No
     left_wall = max(lo, _previous_number_end(ctx, mention))
     right_wall = min(hi, _next_number_start(ctx, mention))
     best: tuple[int, int, str] | None = None
+    only_right = mention.kind == "words" and mention.value == 1  # "one" is often an article
     for hit in ctx.hits:
+        if only_right and hit.start < mention.end:
+            continue
         dist = _distance(ctx, hit, hedge.start, mention.end, left_wall, right_wall)
         if dist is None or not _needs_met(ctx, hit.trigger, mention, (lo, hi)):
             continue
@@ -232,22 +239,31 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | No
 
 def _distance(ctx: _Context, hit: _Hit, expr_start: int, expr_end: int,
               left_wall: int, right_wall: int) -> int | None:
+    """Words between a metric word and the number (plus the cost of a conjunction)."""
     if hit.end <= expr_start and hit.start >= left_wall:
-        d = ctx.words.between(hit.end, expr_start)
+        d = ctx.words.between(hit.end, expr_start) + _gap_cost(ctx, hit.end, expr_start)
         return d if d <= _LEFT_WINDOW else None
     if hit.start >= expr_end and hit.end <= right_wall:
-        d = ctx.words.between(expr_end, hit.start)
+        d = ctx.words.between(expr_end, hit.start) + _gap_cost(ctx, expr_end, hit.start)
         return d if d <= _RIGHT_WINDOW else None
+    if hit.start < expr_start and hit.end > expr_end:
+        return 0  # a split verb around its object: "nahm die Polizei 390 Personen fest"
     return None
 
 
+def _gap_cost(ctx: _Context, a: int, b: int) -> int:
+    """Extra distance for a conjunction or comma between a metric word and a number."""
+    cost = _CONJUNCTION_COST if ctx.vocab.conjunctions.search(ctx.text, a, b) else 0
+    return cost + ctx.text.count(",", a, b)
+
+
 def _previous_number_end(ctx: _Context, mention: NumberMention) -> int:
-    ends = [m.end for m in ctx.mentions if m.end <= mention.start]
+    ends = [m.end for m in ctx.walls if m.end <= mention.start]
     return max(ends, default=ctx.sentence.start)
 
 
 def _next_number_start(ctx: _Context, mention: NumberMention) -> int:
-    starts = [m.start for m in ctx.mentions if m.start >= mention.end]
+    starts = [m.start for m in ctx.walls if m.start >= mention.end]
     return min(starts, default=ctx.sentence.end)
 
 

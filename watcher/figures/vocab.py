@@ -27,10 +27,16 @@ _APOSTROPHES = "['’ʼ‘]"
 _FLAGS = re.IGNORECASE
 
 
+_ANY_WORDS = r"(?:\S+\s+){0,8}?"  # a lone "*": up to eight words ("nahm * fest")
+
+
 def term_pattern(term: str) -> str:
     """One term of a word list → a regex source (no boundaries)."""
-    words = [w for w in term.strip().split() if w]
-    return r"\s+".join(_word_pattern(w) for w in words)
+    out = ""
+    for i, word in enumerate(w for w in term.strip().split() if w):
+        sep = "" if i == 0 or out.endswith(_ANY_WORDS) else r"\s+"
+        out += sep + (_ANY_WORDS if word == "*" else _word_pattern(word))
+    return out
 
 
 def _word_pattern(word: str) -> str:
@@ -86,6 +92,8 @@ class LanguageVocab:
     compare_before: re.Pattern[str]
     vague_before: re.Pattern[str]
     clause_break: re.Pattern[str]
+    conjunctions: re.Pattern[str]
+    verb_final_clauses: bool
     source_prefix: re.Pattern[str]
     source_verb: re.Pattern[str]
     source_strip: re.Pattern[str]
@@ -188,6 +196,8 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         source_stop=word_regex(src("stop")),
         raw_links=word_regex(src("links")),
         capitalized_nouns=bool(data.get("capitalized_nouns", False)),
+        verb_final_clauses=bool(data.get("verb_final_clauses", False)),
+        conjunctions=word_regex(_lst(data, "conjunctions")),
         abbreviations=frozenset(a.lower() for a in _lst(data, "abbreviations")),
         raw=data,
     )
