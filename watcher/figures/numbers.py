@@ -261,17 +261,16 @@ def _segment(chunk: str, spec: _Lang) -> list[tuple[int, int, _Word]] | None:
 
 @dataclass(slots=True)
 class _Acc:
-    """The number being read: `total` holds finished scale groups, `current` the group below."""
+    """The number being read: finished scale groups in `parts`, the group below in `current`."""
 
-    total: float = 0.0
+    parts: list[tuple[float, float]] = field(default_factory=list)  # (scale, amount), largest first
     current: float = 0.0
-    last_scale: float = math.inf
     prev: _Word | None = None
     scale: float | None = None  # set while the number is exactly "<count> <scale>"
 
     @property
     def value(self) -> float:
-        return self.total + self.current
+        return sum(amount for _, amount in self.parts) + self.current
 
 
 def _parse_tokens(tokens: list[_Token], spec: _Lang) -> list[_Atom]:
@@ -378,21 +377,18 @@ def _add_mult(acc: _Acc, word: _Word, via: str, spec: _Lang) -> bool:
 
 def _add_scale(acc: _Acc, word: _Word, via: str, spec: _Lang) -> bool:
     s = word.value
-    if via or (word.counted and acc.value == 0):
+    if via or (word.counted and acc.value == 0) or any(scale == s for scale, _ in acc.parts):
         return False
-    if acc.current == 0 and acc.total > 0:  # es "mil millones": a scale of a scale
-        if s <= acc.last_scale or (acc.prev is not None and acc.prev.kind != "scale"):
-            return False
-        acc.total *= s
-    elif s < acc.last_scale:
-        acc.scale = s if acc.total == 0 else None
-        acc.total += (acc.current or 1) * s
-    elif acc.total > 0 and s > acc.last_scale:  # "treinta mil doscientos millones"
-        acc.total = (acc.total + acc.current) * s
-        acc.scale = None
-    else:
-        return False
-    acc.current, acc.last_scale = 0.0, s
+    higher = [p for p in acc.parts if p[0] > s]
+    lower = sum(amount for scale, amount in acc.parts if scale < s)
+    if acc.current == 0 and acc.parts and not lower:
+        return False  # "million thousand": a smaller scale needs a count of its own
+    # A larger scale after smaller ones multiplies them: es "cincuenta mil doscientos
+    # millones" = 50 200 millones, but only below any larger scale ("tres billones …").
+    amount = (lower + acc.current or 1) * s
+    acc.scale = None if higher or lower else s
+    acc.parts = [*higher, (s, amount)]
+    acc.current = 0.0
     return True
 
 
@@ -527,10 +523,12 @@ def _digits_scanner(words: dict[str, _Word], abbreviations: dict, group: str) ->
     scales = [k for k, w in words.items() if w.kind in ("mult", "scale") and not w.glued_only]
     marks = _trie(scales + [a.lower() for a in abbreviations])
     grp = re.escape("".join(sorted(set(group) | set(_THIN_SPACES))))
-    # The leading \d outside the alternation is what lets the engine skip to digits.
+    # Two or more equal separators each before 3 digits group in any language ("1.234.567" and
+    # "1 234 567" in English). The leading \d outside the alternation lets the engine skip
+    # from digit to digit.
     number = (
         rf"\d(?:\d{{0,2}}(?:[{grp}]\d{{3}})+(?!\d)|\d{{0,2}}(?:\.\d{{3}}){{2,}}(?!\d)"
-        rf"|\d{{0,2}}(?:,\d{{3}}){{2,}}(?!\d)|\d*)"
+        rf"|\d{{0,2}}(?:,\d{{3}}){{2,}}(?!\d)|\d{{0,2}}(?: \d{{3}}){{2,}}(?!\d)|\d*)"
     )
     scale = rf"(?:[ {_THIN_SPACES}]?(?P<sc>{marks})(?![^\W\d_]))?"
     return re.compile(rf"(?P<num>(?:{number})(?:[.,]\d+)?){scale}")
@@ -555,7 +553,8 @@ def _words_scanner(words: dict[str, _Word]) -> re.Pattern[str]:
     word = "(?:" + "|".join(one) + ")"
     joint = rf"{_WORD_SEP}?"
     if connectors:
-        joint = rf"(?:{_WORD_SEP}|{_SP}*(?:{_trie(connectors)}){_SP}*)?"
+        around = rf"(?:{_SP}|[{_HYPHENS}])*"  # "vingt et un", "vingt-et-un", "einundzwanzig"
+        joint = rf"(?:{_WORD_SEP}|{around}(?:{_trie(connectors)}){around})?"
     return re.compile(rf"[^\w{_APOSTROPHES}](?P<w>{word}(?:{joint}{word})*){_NOT_WORD_AFTER}")
 
 
