@@ -79,10 +79,13 @@ def guess_language(text: str) -> str:
 
 
 def _best_by_letters(sample: str) -> str | None:
-    scores = {lang: sum(sample.count(c) for c in str(load_data(lang).get("letters", "")))
+    """Among Cyrillic languages: their own letters (і ї є / ы э ъ) weigh most, then stopwords."""
+    tokens = [w.lower() for w in words(sample)]
+    scores = {lang: 3 * sum(sample.count(c) for c in str(load_data(lang).get("letters", "")))
+              + sum(1 for w in tokens if w in _stopwords(lang))
               for lang in SUPPORTED_LANGUAGES if load_data(lang).get("script") == "cyrillic"}
     best = max(scores, key=lambda k: scores[k], default=None)
-    return best if best and scores[best] > 0 else (best or None)
+    return best if best and scores[best] > 0 else best
 
 
 def _best_by_stopwords(sample: str) -> str | None:
