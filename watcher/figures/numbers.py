@@ -63,7 +63,7 @@ class _Word:
     """What one vocabulary form means to the word parser."""
 
     value: float
-    kind: str  # "unit" (0-99) | "hundreds" | "mult" (<1000) | "scale" (>=1000) | "and"
+    kind: str  # "unit" (0-99) | "hundreds" | "mult" (<1000) | "scale" (>=1000) | "half" | "and"
     counted: bool = False  # needs a count before it ("trois cents", "тысяч")
     needs_scale: bool = False  # a number only before a multiplier/scale ("a hundred")
     glued_only: bool = False  # an elided form, only glued to the next word ("vent|uno")
@@ -155,7 +155,10 @@ def _read_digits(match: re.Match[str], text: str, spec: _Lang) -> _Atom:
     if match.group("sc") is not None:
         factor = _scale_factor(match, text, spec)
         if factor is not None:
-            return _Atom(match.start(), match.end(), value * factor, None, "scaled", factor)
+            if match.group("half"):  # "3 milioni e mezzo"
+                return _Atom(match.start(), match.end(), (value + 0.5) * factor, None, "scaled", None)
+            end = match.end("sc")
+            return _Atom(match.start(), end, value * factor, None, "scaled", factor)
     return _Atom(match.start(), match.end("num"), value, None, "digits", None)
 
 
@@ -320,6 +323,7 @@ def _step(acc: _Acc, word: _Word, via: str, spec: _Lang) -> bool:
         "hundreds": _add_hundreds,
         "mult": _add_mult,
         "scale": _add_scale,
+        "half": _add_half,
     }[word.kind](acc, word, via, spec)
     if ok:
         if word.kind != "scale":
@@ -390,6 +394,21 @@ def _add_scale(acc: _Acc, word: _Word, via: str, spec: _Lang) -> bool:
     acc.parts = [*higher, (s, amount)]
     acc.current = 0.0
     return True
+
+
+def _add_half(acc: _Acc, word: _Word, via: str, spec: _Lang) -> bool:
+    """ "un milione e mezzo" = 1 500 000; "два с половиной миллиона" = 2.5 × 1 000 000."""
+    prev = acc.prev
+    if via or prev is None:
+        return False
+    if prev.kind == "scale" and acc.current == 0:
+        scale, amount = acc.parts[-1]
+        acc.parts[-1] = (scale, amount + scale / 2)
+        return True
+    if prev.kind == "unit" and 0 < acc.current < 100 and float(acc.current).is_integer():
+        acc.current += 0.5
+        return True
+    return False
 
 
 # --- ranges -----------------------------------------------------------------------------
@@ -498,6 +517,7 @@ def _vocabulary(data: dict) -> dict[str, _Word]:
     for value, forms in (data.get("glued") or {}).items():
         kind = "mult" if float(value) == 100 else "unit"
         add(forms, _Word(float(value), kind, glued_only=True))
+    add(data.get("and_a_half"), _Word(0.5, "half"))
     for form, rule in (data.get("connectors") or {}).items():
         add([form], _Word(0.0, "and", rule=rule))
     return words
@@ -521,6 +541,7 @@ def _digits_scanner(words: dict[str, _Word], abbreviations: dict, group: str) ->
     and a match never starts inside a run of digits because every branch takes the whole run.
     """
     scales = [k for k, w in words.items() if w.kind in ("mult", "scale") and not w.glued_only]
+    halves = [k for k, w in words.items() if w.kind == "half"]
     marks = _trie(scales + [a.lower() for a in abbreviations])
     grp = re.escape("".join(sorted(set(group) | set(_THIN_SPACES))))
     # Two or more equal separators each before 3 digits group in any language ("1.234.567" and
@@ -530,7 +551,8 @@ def _digits_scanner(words: dict[str, _Word], abbreviations: dict, group: str) ->
         rf"\d(?:\d{{0,2}}(?:[{grp}]\d{{3}})+(?!\d)|\d{{0,2}}(?:\.\d{{3}}){{2,}}(?!\d)"
         rf"|\d{{0,2}}(?:,\d{{3}}){{2,}}(?!\d)|\d{{0,2}}(?: \d{{3}}){{2,}}(?!\d)|\d*)"
     )
-    scale = rf"(?:[ {_THIN_SPACES}]?(?P<sc>{marks})(?![^\W\d_]))?"
+    half = rf"(?:{_SP}+(?P<half>{_trie(halves)}){_NOT_WORD_AFTER})?" if halves else ""
+    scale = rf"(?:[ {_THIN_SPACES}]?(?P<sc>{marks})(?![^\W\d_]){half})?"
     return re.compile(rf"(?P<num>(?:{number})(?:[.,]\d+)?){scale}")
 
 
