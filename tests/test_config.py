@@ -104,6 +104,20 @@ def test_empty_file_is_a_clear_error(tmp_path: Path, text: str) -> None:
     assert "empty" in problem.message or "no settings" in problem.message
 
 
+def test_a_file_that_is_not_utf8_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes("feeds: []\n# città\n".encode("latin-1"))
+    (problem,) = _problems(path, env={})
+    assert "not UTF-8" in problem.message and "save the file as UTF-8" in problem.message
+
+
+def test_two_documents_in_one_file_are_refused_at_the_second(tmp_path: Path) -> None:
+    (problem,) = _problems(_write(tmp_path, "feeds: []\n---\ntopics: []\n"), env={})
+    assert problem.line == 2
+    assert "expected a single document" in problem.message
+    assert "remove the '---' line" in problem.message
+
+
 def test_a_list_at_the_top_is_not_a_config(tmp_path: Path) -> None:
     (problem,) = _problems(_write(tmp_path, "- feeds\n- topics\n"), env={})
     assert problem.line == 1

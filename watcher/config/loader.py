@@ -109,11 +109,18 @@ def _syntax_problem(e: yaml.MarkedYAMLError, file: str, text: str) -> ConfigProb
     mark = e.problem_mark or e.context_mark
     line = mark.line + 1 if mark else None
     column = f" (column {mark.column + 1})" if mark else ""
-    message = f"YAML syntax error{column}: {e.problem or e.context}"
-    source_line = text.splitlines()[mark.line] if mark and mark.line < len(text.splitlines()) else ""
-    if "${" in source_line and ("{" in source_line.replace("${", "") or "[" in source_line):
+    what = e.problem or e.context or "invalid YAML"
+    if what.startswith("but ") and e.context:  # "expected a single document…, but found…"
+        what = f"{e.context}, {what}"
+    message = f"YAML syntax error{column}: {what}"
+    lines = text.splitlines()
+    source_line = lines[mark.line] if mark and mark.line < len(lines) else ""
+    if "another document" in what:
+        message += "; a config is one document: remove the '---' line"
+    elif "${" in source_line and ("{" in source_line.replace("${", "") or "[" in source_line):
         # `{port: ${PORT}}` is a YAML error: `{`/`}` delimit flow mappings. Quoting fixes it.
-        message += '; inside [ ] or { }, quote values that use ${…}, e.g. password: "${SMTP_PASSWORD}"'
+        message += ('; inside [ ] or { }, quote values that use ${…}, '
+                    'e.g. password: "${SMTP_PASSWORD}"')
     else:
         message += "; check the indentation and quoting on this line and the one before"
     return ConfigProblem(file, line, "", message)
