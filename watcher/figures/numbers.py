@@ -82,6 +82,7 @@ class _Lang:
     code: str
     group: str  # separators that group thousands in this language
     words: dict[str, _Word]  # normalised form -> meaning
+    alone: dict[str, tuple[float, float | None]]  # form -> (value, scale) of one-word numbers
     abbreviations: dict[str, float]  # case-sensitive scale marks after digits
     vigesimal: frozenset[float]
     ranges: tuple[_Range, ...]
@@ -202,14 +203,21 @@ def _normalise(form: str) -> str:
 
 
 def _read_words(start: int, end: int, low: str, spec: _Lang) -> list[_Atom]:
-    word = spec.words.get(low[start:end])
-    if word is not None and word.kind != "and" and not word.counted:
-        return (_Atom(start, end, word.value, None, "words", _own_scale(word)),)  # the common case
+    alone = spec.alone.get(low[start:end])
+    if alone is not None:  # the common case: one word ("due", "ein", "тысяча")
+        value, scale = alone
+        return [_Atom(start, end, value, None, "words", scale)]
     return _parse_tokens(_tokenize(low, start, end, spec), spec)
 
 
-def _own_scale(word: _Word) -> float | None:
-    return word.value if word.kind == "scale" else None
+def _alone(words: dict[str, _Word]) -> dict[str, tuple[float, float | None]]:
+    """Forms that are a number all by themselves, with the scale a range may borrow."""
+    return {
+        form: (w.value, w.value if w.kind == "scale" else None)
+        for form, w in words.items()
+        if w.kind in ("unit", "hundreds", "mult", "scale")
+        and not (w.counted or w.needs_scale or w.glued_only)
+    }
 
 
 def _tokenize(low: str, start: int, end: int, spec: _Lang) -> list[_Token]:
@@ -231,7 +239,9 @@ def _tokenize(low: str, start: int, end: int, spec: _Lang) -> list[_Token]:
     return tokens
 
 
-def _multiword(low: str, chunks: list[tuple[int, int]], k: int, spec: _Lang):
+def _multiword(
+    low: str, chunks: list[tuple[int, int]], k: int, spec: _Lang
+) -> tuple[int, _Word] | None:
     """A form spanning several chunks ("quatre-vingt", "half a"), longest first."""
     for n in range(min(spec.max_form_words, len(chunks) - k), 1, -1):
         key = _normalise(" ".join(low[a:b] for a, b in chunks[k : k + n]))
@@ -318,13 +328,7 @@ def _usable(token: _Token, nxt: _Word | None) -> bool:
 
 def _step(acc: _Acc, word: _Word, via: str, spec: _Lang) -> bool:
     """Add `word` to the number if it can continue it; False ends the number before it."""
-    ok = {
-        "unit": _add_unit,
-        "hundreds": _add_hundreds,
-        "mult": _add_mult,
-        "scale": _add_scale,
-        "half": _add_half,
-    }[word.kind](acc, word, via, spec)
+    ok = _STEPS[word.kind](acc, word, via, spec)
     if ok:
         if word.kind != "scale":
             acc.scale = None
@@ -411,6 +415,15 @@ def _add_half(acc: _Acc, word: _Word, via: str, spec: _Lang) -> bool:
     return False
 
 
+_STEPS = {
+    "unit": _add_unit,
+    "hundreds": _add_hundreds,
+    "mult": _add_mult,
+    "scale": _add_scale,
+    "half": _add_half,
+}
+
+
 # --- ranges -----------------------------------------------------------------------------
 
 
@@ -487,6 +500,7 @@ def _language(code: str) -> _Lang:
         code=code,
         group=group,
         words=words,
+        alone=_alone(words),
         abbreviations=abbreviations,
         vigesimal=frozenset(float(v) for v in data.get("vigesimal") or ()),
         ranges=tuple(_range(r) for r in data.get("ranges") or ()),
