@@ -96,18 +96,18 @@ def test_run_polls_delivers_and_stops_cleanly_on_sigterm(tmp_path):
         feeds.set("/wire.xml", rss([FIRST]))
         config = dprk_config(tmp_path, feed_url=feeds.url("/wire.xml"), smtp_port=smtp.port,
                              webhook_url=hook.url, interval="1s")
-        daemon = subprocess.Popen(watcher_cmd("--config", str(config), "run"), cwd=REPO,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            _wait_for(lambda: len(webhook_changes(hook)) >= 1, daemon)
-            feeds.set("/wire.xml", rss([LATER, FIRST]))
-            _wait_for(lambda: len(webhook_changes(hook)) >= 2 and len(smtp.messages) >= 2, daemon)
-            daemon.send_signal(signal.SIGTERM)
-            code = daemon.wait(timeout=15)
-        finally:
-            if daemon.poll() is None:
-                daemon.kill()
-        log = daemon.stdout.read()
+        with subprocess.Popen(watcher_cmd("--config", str(config), "run"), cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as daemon:
+            try:
+                _wait_for(lambda: len(webhook_changes(hook)) >= 1, daemon)
+                feeds.set("/wire.xml", rss([LATER, FIRST]))
+                _wait_for(lambda: len(webhook_changes(hook)) >= 2 and len(smtp.messages) >= 2, daemon)
+                daemon.send_signal(signal.SIGTERM)
+                code = daemon.wait(timeout=15)
+            finally:
+                if daemon.poll() is None:
+                    daemon.kill()
+            log = daemon.stdout.read()
     assert code == 0, log
     assert "watcher stopped" in log
     assert [c["kind"] for c in webhook_changes(hook)] == ["new", "changed"]
@@ -119,14 +119,14 @@ def test_a_second_daemon_on_the_same_database_refuses(tmp_path):
     with FeedServer() as feeds:
         feeds.set("/wire.xml", rss([FIRST]))
         config = dprk_config(tmp_path, feed_url=feeds.url("/wire.xml"))
-        first = subprocess.Popen(watcher_cmd("--config", str(config), "run"), cwd=REPO,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            _wait_for(lambda: feeds.count("/wire.xml") >= 1, first)
-            second = run_cli(config, "run", timeout=30)
-        finally:
-            first.send_signal(signal.SIGTERM)
-            first.wait(timeout=15)
+        with subprocess.Popen(watcher_cmd("--config", str(config), "run"), cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as first:
+            try:
+                _wait_for(lambda: feeds.count("/wire.xml") >= 1, first)
+                second = run_cli(config, "run", timeout=30)
+            finally:
+                first.send_signal(signal.SIGTERM)
+                first.wait(timeout=15)
     assert second.returncode == 1
     assert "already using" in second.stderr and str(first.pid) in second.stderr
 

@@ -304,9 +304,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 # -- helpers --------------------------------------------------------------------------------
 def _config_path(args: argparse.Namespace) -> Path:
     from watcher.config.loader import default_config_path
-    import os
 
-    return Path(args.config) if args.config else default_config_path(os.environ)
+    return default_config_path(given=args.config)
 
 
 def _load(args: argparse.Namespace):  # type: ignore[no-untyped-def]
