@@ -434,8 +434,10 @@ def _join_ranges(atoms: list[_Atom], low: str, spec: _Lang) -> list[_Atom]:
     for atom in atoms:
         if out and atom.start < out[-1].end:
             continue
-        floor = out[-2].end if len(out) > 1 else 0
-        joined = _as_range(out[-1], atom, low, spec, floor) if out else None
+        joined = None
+        if out and atom.start - out[-1].end <= _LONGEST_GAP:  # most neighbours are far apart
+            floor = out[-2].end if len(out) > 1 else 0
+            joined = _as_range(out[-1], atom, low, spec, floor)
         if joined is not None and out[-1].kind != "range":
             out[-1] = joined
         else:
@@ -444,8 +446,6 @@ def _join_ranges(atoms: list[_Atom], low: str, spec: _Lang) -> list[_Atom]:
 
 
 def _as_range(a: _Atom, b: _Atom, low: str, spec: _Lang, floor: int) -> _Atom | None:
-    if b.start - a.end > _LONGEST_GAP:
-        return None  # the common case, decided without looking at the text
     gap = low[a.end : b.start]
     start = _range_start(a, b, gap, low, spec, floor)
     if start is None:
@@ -586,7 +586,9 @@ def _words_scanner(words: dict[str, _Word]) -> re.Pattern[str]:
         one.append(rf"{_trie(needs)}(?={_WORD_SEP}{_trie(scales)}{_NOT_WORD_AFTER})")
     if glued:
         one.append(rf"{_trie(glued)}(?={plain_re})")
-    word = "(?:" + "|".join(one) + ")"
+    # One look at the first letter spares trying the three alternatives on most words.
+    first = re.escape("".join(sorted({form[0] for form in words})))
+    word = f"(?=[{first}])(?:" + "|".join(one) + ")"
     joint = rf"{_WORD_SEP}?"
     if connectors:
         around = rf"(?:{_SP}|[{_HYPHENS}])*"  # "vingt et un", "vingt-et-un", "einundzwanzig"
