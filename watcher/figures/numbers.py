@@ -42,6 +42,7 @@ _CHUNK = re.compile(rf"[^\s{_HYPHENS}]+")
 _DASH_GAP = re.compile(rf"{_SP}*[{_HYPHENS}]{_SP}*")
 _GROUP_SPACES = re.compile(rf"[ {_THIN_SPACES}'’]")
 _LINKED = re.compile(r"\d[-/.:]$|^[-/.:]\d")
+_MAX_RUN = 48  # words in one run of number words; the longest real ones have about 40
 _LONGEST_GAP = 12  # " e il ", " and ", " до ": joiners between the numbers of a range are short
 _APOSTROPHE_TABLE = str.maketrans({c: "'" for c in _APOSTROPHES})
 
@@ -157,7 +158,8 @@ def _read_digits(match: re.Match[str], text: str, spec: _Lang) -> _Atom:
         factor = _scale_factor(match, text, spec)
         if factor is not None:
             if match.group("half"):  # "3 milioni e mezzo"
-                return _Atom(match.start(), match.end(), (value + 0.5) * factor, None, "scaled", None)
+                value += 0.5
+                return _Atom(match.start(), match.end(), value * factor, None, "scaled", None)
             end = match.end("sc")
             return _Atom(match.start(), end, value * factor, None, "scaled", factor)
     return _Atom(match.start(), match.end("num"), value, None, "digits", None)
@@ -368,7 +370,8 @@ def _is_tens(v: float, lowest: int = 20) -> bool:
 
 
 def _add_hundreds(acc: _Acc, word: _Word, via: str, spec: _Lang) -> bool:
-    ok = acc.current == 0 and via in ("", "after_scale") and (acc.prev is None or acc.prev.kind == "scale")
+    after_scale = acc.prev is None or acc.prev.kind == "scale"
+    ok = acc.current == 0 and via in ("", "after_scale") and after_scale
     if ok:
         acc.current = word.value
     return ok
@@ -401,7 +404,7 @@ def _add_scale(acc: _Acc, word: _Word, via: str, spec: _Lang) -> bool:
 
 
 def _add_half(acc: _Acc, word: _Word, via: str, spec: _Lang) -> bool:
-    """ "un milione e mezzo" = 1 500 000; "два с половиной миллиона" = 2.5 × 1 000 000."""
+    """ "un milione e mezzo" = 1 500 000; "два с половиной миллиона" = 2 500 000."""
     prev = acc.prev
     if via or prev is None:
         return False
@@ -593,7 +596,9 @@ def _words_scanner(words: dict[str, _Word]) -> re.Pattern[str]:
     if connectors:
         around = rf"(?:{_SP}|[{_HYPHENS}])*"  # "vingt et un", "vingt-et-un", "einundzwanzig"
         joint = rf"(?:{_WORD_SEP}|{around}(?:{_trie(connectors)}){around})?"
-    return re.compile(rf"[^\w{_APOSTROPHES}](?P<w>{word}(?:{joint}{word})*){_NOT_WORD_AFTER}")
+    # A number is at most a few dozen words; the bound keeps odd inputs ("one one one …") linear.
+    run = rf"{word}(?:{joint}{word}){{0,{_MAX_RUN}}}"
+    return re.compile(rf"[^\w{_APOSTROPHES}](?P<w>{run}){_NOT_WORD_AFTER}")
 
 
 def _trie(forms: list[str]) -> str:
