@@ -11,14 +11,13 @@ comes from `data/<lang>.yaml` through `vocab.py`.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, replace
 from typing import Collection, Sequence
 
 from watcher.figures.attribution import find_source
 from watcher.figures.numbers import NumberMention, find_numbers
 from watcher.figures.qualify import Hedge, qualify
-from watcher.figures.text import Sentence, WordIndex, clause_bounds, clause_of, split_sentences, words
+from watcher.figures.text import Sentence, WordIndex, clause_bounds, clause_of, sentence_around, words
 from watcher.figures.vocab import LanguageVocab, Trigger
 from watcher.types import Claim
 
@@ -62,29 +61,37 @@ def extract_claims(text: str, lang: str, vocab: LanguageVocab,
     mentions = find_numbers(text, lang)
     if not mentions:
         return []
-    sentences = split_sentences(text, vocab)
-    starts = [s.start for s in sentences]
-    grouped: dict[int, list[NumberMention]] = {}
-    for m in mentions:
-        grouped.setdefault(max(0, bisect_right(starts, m.start) - 1), []).append(m)
+    merged = merge_ranges(text, mentions, vocab)
+    countable = [m for m in merged if is_count(text, m, vocab)]
     out: list[tuple[Claim, Sentence]] = []
-    for idx, group in grouped.items():
-        out += [(c, sentences[idx]) for c in _sentence_claims(text, sentences[idx], group, lang, vocab)]
+    for sentence, group in _by_sentence(text, countable, vocab):
+        out += [(c, sentence) for c in _sentence_claims(text, sentence, group, merged, lang, vocab)]
     if figures is not None:
         out = [(c, s) for c, s in out if c.metric in figures]
     return out
 
 
-def _sentence_claims(text: str, sentence: Sentence, mentions: list[NumberMention],
-                     lang: str, vocab: LanguageVocab) -> list[Claim]:
-    hits = [_Hit(m.start(), m.end(), vocab.trigger_info[m.lastindex or 0])
-            for m in vocab.triggers.finditer(text, sentence.start, sentence.end)]
+def _by_sentence(text: str, mentions: list[NumberMention],
+                 vocab: LanguageVocab) -> list[tuple[Sentence, list[NumberMention]]]:
+    """Candidates grouped by sentence; only sentences holding one are ever delimited."""
+    groups: list[tuple[Sentence, list[NumberMention]]] = []
+    for m in mentions:
+        if groups and m.start < groups[-1][0].end:
+            groups[-1][1].append(m)
+        else:
+            groups.append((sentence_around(text, m.start, vocab), [m]))
+    return groups
+
+
+def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMention],
+                     every: list[NumberMention], lang: str, vocab: LanguageVocab) -> list[Claim]:
+    hits = [_Hit(a, b, trig) for a, b, trig in vocab.triggers.finditer(text, sentence.start, sentence.end)]
     if not hits:
-        return []  # no metric word: nothing here can be a figure (the cheap common case)
-    merged = merge_ranges(text, mentions, vocab)
-    walls = [m for m in merged if not _glued(text[max(0, m.start - 40):m.start], text[m.end:m.end + 40], m)]
+        return []  # no metric word: nothing here is a figure (the cheap common case)
+    inside = [m for m in every if sentence.start <= m.start < sentence.end]
+    walls = [m for m in inside if not _glued(text[max(0, m.start - 40):m.start], text[m.end:m.end + 40], m)]
     ctx = _Context(text, sentence, vocab, hits, WordIndex(text, sentence.start, sentence.end),
-                   clause_bounds(text, sentence.start, sentence.end, vocab), merged, walls)
+                   clause_bounds(text, sentence.start, sentence.end, vocab), candidates, walls)
     claims = []
     for mention in ctx.mentions:
         claim = _claim_for(ctx, mention, lang)
@@ -95,8 +102,6 @@ def _sentence_claims(text: str, sentence: Sentence, mentions: list[NumberMention
 
 def _claim_for(ctx: _Context, mention: NumberMention, lang: str) -> Claim | None:
     text, s = ctx.text, ctx.sentence
-    if not is_count(text, mention, ctx.vocab, s.start):
-        return None
     hedge = qualify(text, mention.start, mention.value_max is not None, ctx.vocab, s.start)
     if _quoted_to_compare(ctx, hedge.start):
         return None

@@ -41,6 +41,37 @@ def split_sentences(text: str, vocab: LanguageVocab) -> list[Sentence]:
     return out
 
 
+_NEAR = 400  # characters looked at first, backwards: most sentences are shorter
+_REACH = 3000  # characters searched each way for a sentence's ends (longer: cut there)
+
+
+def sentence_around(text: str, pos: int, vocab: LanguageVocab) -> Sentence:
+    """The sentence holding offset `pos`, found without splitting the whole text."""
+    hi = min(len(text), pos + _REACH)
+    start = _start_before(text, pos, vocab)
+    end = hi
+    for m in _BOUNDARY.finditer(text, pos, hi):
+        if m.group(0).startswith("\n") or not _is_abbreviation(text, pos, m, vocab):
+            end = m.start()
+            break
+    while start < end and text[start].isspace():
+        start += 1
+    return Sentence(start, end)
+
+
+def _start_before(text: str, pos: int, vocab: LanguageVocab) -> int:
+    """Where the sentence holding `pos` starts: the last real boundary before it."""
+    for reach in (_NEAR, _REACH):
+        lo = max(0, pos - reach)
+        found = [m for m in _BOUNDARY.finditer(text, lo, min(len(text), pos + 2)) if m.start() < pos]
+        for m in reversed(found):  # +2 above: room for the boundary's lookahead
+            if m.group(0).startswith("\n") or not _is_abbreviation(text, lo, m, vocab):
+                return m.end()
+        if lo == 0:
+            return 0
+    return max(0, pos - _REACH)
+
+
 def _is_abbreviation(text: str, start: int, m: re.Match[str], vocab: LanguageVocab) -> bool:
     """True when the period before this boundary belongs to a word, not the sentence."""
     head = text[max(start, m.start() - 30):m.start() + 1]

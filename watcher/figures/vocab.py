@@ -47,10 +47,49 @@ def _word_pattern(word: str) -> str:
     return head + literal + tail
 
 
+def _atoms(term: str) -> list[str]:
+    """A term as regex atoms (one literal character or one special piece each), for the trie."""
+    atoms: list[str] = []
+    for i, word in enumerate(w for w in term.strip().split() if w):
+        if i and atoms[-1] != _ANY_WORDS:
+            atoms.append(r"\s+")
+        if word == "*":
+            atoms.append(_ANY_WORDS)
+            continue
+        if word.startswith("*") and len(word) > 1:
+            atoms.append(r"\w*")
+        for ch in word.strip("*") if len(word) > 1 else word:
+            atoms.append(_APOSTROPHES if ch in "'’ʼ‘" else re.escape(ch.lower()))
+        if word.endswith("*") and len(word) > 1:
+            atoms.append(r"\w*")
+    return atoms
+
+
+def trie_alternation(terms: Iterable[str]) -> str:
+    """All terms as one regex shaped like a trie: shared prefixes are tried once, which keeps
+    a few hundred metric words fast (a flat alternation retries every word at every position)."""
+    root: dict[str, dict] = {}
+    for term in terms:
+        node = root
+        for atom in _atoms(term):
+            node = node.setdefault(atom, {})
+        node[""] = {}
+    return _emit(root) or r"(?!x)x"
+
+
+def _emit(node: dict[str, dict]) -> str:
+    branches = [atom + _emit(child) for atom, child in node.items() if atom]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    if "" in node:  # a term ends here, longer ones continue: try them first
+        return f"(?:{body})?"
+    return body if len(branches) == 1 else body
+
+
 def alternation(terms: Iterable[str]) -> str:
-    """Terms as one alternation, longest first so "killed or wounded" beats "killed"."""
-    unique = sorted({t.strip() for t in terms if t and t.strip()}, key=len, reverse=True)
-    return "|".join(term_pattern(t) for t in unique) or r"(?!x)x"
+    """Terms as one alternation; as a trie, longer terms first ("killed or wounded" > "killed")."""
+    return trie_alternation(t for t in terms if t and t.strip())
 
 
 def word_regex(terms: Iterable[str], *, anchor_end: bool = False) -> re.Pattern[str]:
@@ -75,8 +114,7 @@ class LanguageVocab:
     script: str
     stopwords: frozenset[str]
     letters: str
-    triggers: re.Pattern[str]
-    trigger_info: list[Trigger]
+    triggers: TriggerFinder
     people: re.Pattern[str]
     troops: re.Pattern[str]
     disease: re.Pattern[str]
@@ -126,12 +164,27 @@ def _metric_terms(data: Mapping[str, Any], extra: Mapping[str, Sequence[str]]) -
     return pairs
 
 
-def _trigger_regex(pairs: list[tuple[str, Trigger]]) -> tuple[re.Pattern[str], list[Trigger]]:
-    """One regex, one capturing group per term: `m.lastindex` names the trigger."""
-    ordered = sorted(pairs, key=lambda p: len(p[0]), reverse=True)
-    groups = "|".join(f"({term_pattern(t)})" for t, _ in ordered) or "(?!x)x"
-    info = [Trigger("", None)] + [trig for _, trig in ordered]
-    return re.compile(rf"(?<!\w)(?:{groups})(?!\w)", _FLAGS), info
+class TriggerFinder:
+    """Finds metric words in a span of text and says which metric each one names."""
+
+    def __init__(self, pairs: list[tuple[str, Trigger]]):
+        self._regex = re.compile(rf"(?<!\w)(?:{trie_alternation(t for t, _ in pairs)})(?!\w)", _FLAGS)
+        ordered = sorted(pairs, key=lambda p: len(p[0]), reverse=True)
+        self._terms = [(re.compile(term_pattern(t), _FLAGS), trig) for t, trig in ordered]
+        self._known: dict[str, Trigger | None] = {}
+
+    def finditer(self, text: str, start: int, end: int) -> Iterable[tuple[int, int, Trigger]]:
+        for m in self._regex.finditer(text, start, end):
+            trig = self._identify(m.group(0))
+            if trig is not None:
+                yield m.start(), m.end(), trig
+
+    def _identify(self, surface: str) -> Trigger | None:
+        """The longest term that reads `surface`; cached, since the same words recur."""
+        key = " ".join(surface.lower().split())
+        if key not in self._known:
+            self._known[key] = next((trig for rx, trig in self._terms if rx.fullmatch(surface)), None)
+        return self._known[key]
 
 
 def _qualifier_regex(data: Mapping[str, Any]) -> tuple[re.Pattern[str], dict[str, str]]:
@@ -164,7 +217,7 @@ def qualifier_kind(vocab: LanguageVocab, cue_text: str) -> str | None:
 def compile_vocab(lang: str, data: Mapping[str, Any],
                   extra_terms: Mapping[str, Sequence[str]] | None = None) -> LanguageVocab:
     """YAML mapping → LanguageVocab. `extra_terms`: custom metric id → terms."""
-    trig, info = _trigger_regex(_metric_terms(data, extra_terms or {}))
+    trig = TriggerFinder(_metric_terms(data, extra_terms or {}))
     qual, kinds = _qualifier_regex(data)
     nf = lambda key: _lst(data, "not_figures", key)  # noqa: E731
     src = lambda key: _lst(data, "attribution", key)  # noqa: E731
@@ -174,7 +227,7 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         lang=lang, script=str(data.get("script", "latin")),
         stopwords=frozenset(w.lower() for w in _lst(data, "stopwords")),
         letters=str(data.get("letters", "")),
-        triggers=trig, trigger_info=info,
+        triggers=trig,
         people=word_regex(_lst(data, "people") + _lst(data, "troops")),
         troops=word_regex(_lst(data, "troops")),
         disease=word_regex(_lst(data, "diseases")),
