@@ -47,13 +47,16 @@ def normalize(text: str) -> str:
     й (й and и are different letters), ё becomes е (the two are written
     interchangeably). Curly apostrophes become ', dashes become -, whitespace collapses.
     """
-    text = text.translate(_APOSTROPHES).translate(_DASHES).casefold().translate(_LETTERS)
+    # Compatibility forms first (𝐀, ｆｕｌｌ-width), so that casefolding sees plain letters.
+    text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).translate(_DASHES)
+    text = text.casefold()
     out: list[str] = []
     for ch in unicodedata.normalize("NFKD", text):
         if unicodedata.combining(ch) and not _keep_mark(out[-1] if out else "", ch):
             continue
         out.append(ch)
-    return _SPACES.sub(" ", unicodedata.normalize("NFC", "".join(out))).strip()
+    text = unicodedata.normalize("NFC", "".join(out)).translate(_LETTERS)
+    return _SPACES.sub(" ", text).strip()
 
 
 def _keep_mark(base: str, mark: str) -> bool:
