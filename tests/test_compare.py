@@ -57,3 +57,9 @@ def test_decision_names_the_prior_figure_it_was_compared_with():
     decision = decide(fig(2000, days=30), [fig(300), fig(600, "approx", days=10)], ALERT)
     assert decision.previous is not None and decision.previous.value == 600
     assert "600" in decision.reason and decision.alert
+
+
+def test_an_unattributed_copy_does_not_hide_who_gave_the_current_figure():
+    history = [fig(300, "approx", source="NIS"), fig(300, source=None)]
+    claim = fig(1000, "approx", source="Ukrainian military intelligence", days=4)
+    assert decide(claim, history, ALERT).kind == "conflict"

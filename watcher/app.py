@@ -10,6 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from pathlib import Path
+
+from watcher.baselines import load_baselines
 from watcher.config.models import Settings
 from watcher.deliver import Deliverer, make_deliverer as real_deliverer
 from watcher.deliver.outbox import OutboxSender, SendReport
@@ -60,4 +63,6 @@ def make_watcher(settings: Settings, *, store: Store | None = None, fetcher: Fet
     extractor = extractor or Extractor(custom_figures=settings.figures)
     pipeline = Pipeline(settings, store, fetcher or Fetcher(settings.fetch), extractor)
     sender = OutboxSender(settings, store, make_deliverer or real_deliverer)  # type: ignore[arg-type]
+    for path in settings.baselines:
+        pipeline.record_baselines(load_baselines(Path(path)), clock())
     return Watcher(settings, store, pipeline, sender, clock)

@@ -47,6 +47,8 @@ class Step:
 def run_demo(output: Path | None, out: TextIO) -> int:
     folder = output or Path(tempfile.mkdtemp(prefix="watcher-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("demo.db*"):  # a demo always starts from an empty database
+        old.unlink()
     seeds = seeds_dir()
     steps = load_story(seeds / "story.yaml")
     with _FeedServer(seeds / "feeds") as feeds, _MailCatcher(folder / "mail") as mail, \
@@ -61,6 +63,8 @@ def run_demo(output: Path | None, out: TextIO) -> int:
         watcher = make_watcher(settings, clock=clock)
         out.write(f"watcher demo: {len(settings.feeds)} sample feeds served on {feeds.base_url}, "
                   f"topic: {settings.topics[0].name}\n")
+        for kind, alerted, change in _all_decisions(watcher):
+            out.write("   " + describe_change(kind, alerted, change) + "\n")
         try:
             for number, step in enumerate(steps, 1):
                 clock.now, feeds.until = step.moment, step.moment
@@ -81,14 +85,15 @@ def load_story(path: Path) -> list[Step]:
 
 def _run_step(number: int, step: Step, watcher, mail, hooks, out: TextIO) -> None:  # type: ignore[no-untyped-def]
     out.write(f"\n── Step {number} · {step.day:%d %b %Y} · {step.title}\n")
-    known = _all_decisions(watcher)
+    known = {change.id for _, _, change in _all_decisions(watcher)}
     report = watcher.poll()
     out.write(f"   polled {len(report.feeds)} feeds: {report.total('new_entries')} new articles, "
               f"{report.total('matches')} about the topic, {report.total('claims')} figures read\n")
     for failed in report.failed:
         out.write(f"   ! {failed.feed_id}: {failed.error}\n")
-    for kind, alerted, change in _all_decisions(watcher)[len(known):]:
-        out.write("   " + describe_change(kind, alerted, change) + "\n")
+    for kind, alerted, change in _all_decisions(watcher):
+        if change.id not in known:
+            out.write("   " + describe_change(kind, alerted, change) + "\n")
     before_mail, before_hooks = mail.count, hooks.count
     sent = watcher.deliver_immediate()
     failures = "".join(f"; {r.channel_id} FAILED: {r.error}" for r in sent if not r.ok)
@@ -109,7 +114,7 @@ def describe_change(kind: str, alerted: bool, change) -> str:  # type: ignore[no
         text = f"{change.metric}: {current}"
     source = change.current.source or "no source named"
     feed = change.current.articles[0].feed if change.current.articles else "?"
-    note = "" if alerted else " (not alerted)"
+    note = "" if alerted or kind == "baseline" else " (not alerted)"
     return f"{marker} {kind:<12} {text} — {source} [{feed}]{note}"
 
 
@@ -124,11 +129,13 @@ def _print_outputs(folder: Path, config: Path, mail, hooks, out: TextIO) -> None
 
 
 def _write_config(template: Path, target: Path, env: dict[str, str]) -> Path:
-    """The seed config with the demo's ports filled in, so the user can explore afterwards."""
+    """The seed config with the demo's ports filled in (and the baselines it names), so the
+    user can explore the demo's database with the same config afterwards."""
     text = template.read_text(encoding="utf-8")
     for name, value in env.items():
         text = text.replace("${" + name + "}", value)
     target.write_text(text, encoding="utf-8")
+    shutil.copy(template.parent / "baselines.yaml", target.parent / "baselines.yaml")
     return target
 
 

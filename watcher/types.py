@@ -13,7 +13,8 @@ from typing import Literal
 
 Qualifier = Literal["exact", "approx", "at_least", "at_most", "range"]
 # The first three alert; the others are kept in the history for the record (see compare.py).
-ChangeKind = Literal["new", "changed", "conflict", "corroborated", "late", "below_threshold"]
+ChangeKind = Literal["new", "changed", "conflict", "corroborated", "late", "below_threshold",
+                     "baseline"]
 
 BUILTIN_METRICS: tuple[str, ...] = (
     "killed", "wounded", "casualties", "missing", "captured",

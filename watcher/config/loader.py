@@ -55,6 +55,7 @@ def load_settings(path: Path, env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError([ConfigProblem(file, 1, "", f"expected keys such as feeds:, topics: "
                                          f"and channels: at the top level, got {got}")])
     _resolve_database(doc.data, path.resolve().parent)
+    _resolve_baselines(doc.data, path.resolve().parent)
     try:
         settings = Settings.model_validate(doc.data)
     except ValidationError as e:
@@ -243,6 +244,13 @@ def _resolve_database(data: dict[str, Any], base: Path) -> None:
     if m is None or m.group(2) == ":memory:":
         return
     data["database"] = f"{m.group(1)}:///{(base / m.group(2)).resolve()}{m.group(3) or ''}"
+
+
+def _resolve_baselines(data: dict[str, Any], base: Path) -> None:
+    """Baseline files, like the database, are relative to the config file."""
+    files = data.get("baselines")
+    if isinstance(files, list):
+        data["baselines"] = [str(base / f) if isinstance(f, str) else f for f in files]
 
 
 # --- turning pydantic's errors into located problems ---------------------------------------

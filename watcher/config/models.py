@@ -159,6 +159,7 @@ class Settings(_Section):
     topics: list[TopicSettings] = []
     figures: list[CustomFigure] = []
     channels: list[Channel] = []
+    baselines: list[str] = []  # YAML files of figures known before watcher started
 
     @model_validator(mode="wrap")
     @classmethod

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import unicodedata
 from dataclasses import dataclass
+from datetime import timedelta
 
 from rapidfuzz import fuzz
 
@@ -59,9 +60,9 @@ def decide(claim: FigureRecord, history: list[FigureRecord], alert: AlertSetting
     if threshold and difference <= threshold:
         return Decision("below_threshold", current,
                         f"differs by {difference:g}, not more than min_change {alert.min_change}")
-    if _is_conflict(claim, current, alert):
+    if _is_conflict(claim, current, _sources_of(current, history), alert):
         return Decision("conflict", current, f"{_who(claim)} disagrees with {_who(current)} "
-                        f"within the conflict window ({alert.conflict_window})")
+                        f"within the conflict window ({_duration(alert.conflict_window)})")
     return Decision("changed", current, f"differs from {_who(current)}")
 
 
@@ -91,8 +92,17 @@ def same_source(a: str | None, b: str | None) -> bool:
     return fuzz.token_set_ratio(_fold(a), _fold(b)) >= SAME_SOURCE_SCORE
 
 
-def _is_conflict(claim: FigureRecord, current: FigureRecord, alert: AlertSettings) -> bool:
-    if same_source(claim.source, current.source):
+def _sources_of(current: FigureRecord, history: list[FigureRecord]) -> set[str]:
+    """Who stands behind the current figure: every named source that gave the same figure.
+    An unattributed copy repeating it must not hide who said it first."""
+    return {r.source for r in history if r.source and same_figure(r, current)}
+
+
+def _is_conflict(claim: FigureRecord, current: FigureRecord, sources: set[str],
+                 alert: AlertSettings) -> bool:
+    if claim.source is None or not sources:
+        return False  # unknown sources are not evidence of disagreement
+    if any(same_source(claim.source, s) for s in sources):
         return False
     if claim.published - current.published > alert.conflict_window:
         return False
@@ -118,6 +128,14 @@ def _fold(text: str) -> str:
 def _who(r: FigureRecord) -> str:
     source = r.source or "an unattributed report"
     return f"{_fmt(r)} ({source}, {r.published:%Y-%m-%d})"
+
+
+def _duration(span: timedelta) -> str:
+    seconds = int(span.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0 and seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _fmt(r: FigureRecord) -> str:

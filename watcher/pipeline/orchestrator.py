@@ -20,19 +20,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from watcher.baselines import Baseline
 from watcher.config.models import FeedSettings, Settings, TopicSettings
 from watcher.figures import Extractor
 from watcher.pipeline.compare import decide
 from watcher.pipeline.fetch import Fetcher, FetchResult
 from watcher.pipeline.match import TopicMatcher
 from watcher.pipeline.parse import parse_feed
-from watcher.storage import FetchOutcome, Store, StoredArticle, StoredClaim
+from watcher.storage import FeedState, FetchOutcome, Store, StoredArticle, StoredClaim
 from watcher.exceptions import ParseError
 from watcher.types import ArticleRef, Claim, Entry, FigureChange, FigureRecord
 
 log = logging.getLogger("watcher.poll")
 
 MAX_BACKOFF = timedelta(hours=6)
+BASELINE_FEED = "baseline"  # the pseudo-feed that baseline figures are filed under
 JITTER = 0.1  # ±10% of the interval, so feeds drift apart instead of polling in lockstep
 
 
@@ -58,6 +60,15 @@ class FeedReport:
         return (f"feed {self.feed_id}: ok, {self.entries} entries ({self.new_entries} new, "
                 f"{self.updated_entries} updated), {self.matches} matched, {self.claims} claims, "
                 f"{self.changes} changes ({self.elapsed:.2f}s)")
+
+
+@dataclass
+class _FetchedFeed:
+    feed: FeedSettings
+    state: FeedState | None
+    result: FetchResult
+    report: FeedReport
+    entries: tuple[Entry, ...]
 
 
 @dataclass
@@ -87,58 +98,65 @@ class Pipeline:
     def poll(self, now: datetime, feed_ids: Iterable[str] | None = None,
              only_due: bool = False, on_feed: Callable[[FeedReport], None] | None = None,
              should_stop: Callable[[], bool] = lambda: False) -> PollReport:
+        """Fetch and parse the selected feeds, then process all their new entries oldest
+        first, so that two articles arriving in one poll are compared in the order they
+        were published (whichever feed or position they came from)."""
         wanted = set(feed_ids) if feed_ids is not None else None
-        report = PollReport()
+        fetched: list[_FetchedFeed] = []
         for feed in self.settings.feeds:
             if should_stop():  # shutting down: the feeds left are polled after the restart
                 break
-            if wanted is not None and feed.id not in wanted:
-                continue
-            if only_due and not self.is_due(feed, now):
-                continue
-            feed_report = self.poll_feed(feed, now)
-            report.feeds.append(feed_report)
-            if on_feed:
-                on_feed(feed_report)
-        return report
+            if (wanted is None or feed.id in wanted) and (not only_due or self.is_due(feed, now)):
+                fetched.append(self._fetch(feed, now))
+        queue = [(entry, f.report) for f in fetched for entry in f.entries]
+        queue.sort(key=lambda item: item[0].published or now)
+        for entry, report in queue:
+            started = time.monotonic()
+            self.process_entry(entry, now, report)
+            report.elapsed += time.monotonic() - started
+        for f in fetched:
+            self._finish(f, now, on_feed)
+        return PollReport([f.report for f in fetched])
 
     def is_due(self, feed: FeedSettings, now: datetime) -> bool:
         state = self.store.feeds.get(feed.id)
         return state is None or state.next_poll_at is None or state.next_poll_at <= now
 
-    def next_due(self) -> datetime | None:
-        times = [s.next_poll_at for s in self.store.feeds.all() if s.next_poll_at]
-        return min(times) if times else None
-
     def poll_feed(self, feed: FeedSettings, now: datetime) -> FeedReport:
+        return self.poll(now, [feed.id]).feeds[0]
+
+    def _fetch(self, feed: FeedSettings, now: datetime) -> _FetchedFeed:
         started = time.monotonic()
         state = self.store.feeds.get(feed.id)
         result = self.fetcher.fetch(state.url if state else feed.url,
                                     etag=state.etag if state else None,
                                     last_modified=state.last_modified if state else None)
-        report = FeedReport(feed.id, status=result.status, http_status=result.http_status)
-        if result.status == "ok":
-            self._read_feed(feed, result, now, report)
-        elif result.status == "error":
-            report.error = result.error
+        report = FeedReport(feed.id, status=result.status, http_status=result.http_status,
+                            error=result.error)
+        entries = self._parse(feed, result, report) if result.status == "ok" else ()
         report.elapsed = time.monotonic() - started
-        self.store.feeds.record(feed.id, self._outcome(feed, result, report, now, state))
-        (log.warning if report.status == "error" else log.info)(report.summary())
-        return report
+        return _FetchedFeed(feed, state, result, report, entries)
 
-    def _read_feed(self, feed: FeedSettings, result: FetchResult, now: datetime,
-                   report: FeedReport) -> None:
+    def _parse(self, feed: FeedSettings, result: FetchResult, report: FeedReport) -> tuple[Entry, ...]:
         try:
             parsed = parse_feed(result.body or b"", feed.id, headers=result.headers,
                                 base_url=result.final_url, default_lang=feed.lang)
         except ParseError as e:
             report.status, report.error = "error", str(e)
-            return
+            return ()
         if parsed.warning:
             log.info("feed %s: readable despite a problem: %s", feed.id, parsed.warning)
         report.entries = len(parsed.entries)
-        for entry in parsed.entries:
-            self.process_entry(entry, now, report)
+        return parsed.entries
+
+    def _finish(self, f: _FetchedFeed, now: datetime,
+                on_feed: Callable[[FeedReport], None] | None) -> None:
+        """Validators and health are recorded only after the entries are stored: a crash
+        before this point re-fetches the feed in full next time instead of skipping it."""
+        self.store.feeds.record(f.feed.id, self._outcome(f.feed, f.result, f.report, now, f.state))
+        (log.warning if f.report.status == "error" else log.info)(f.report.summary())
+        if on_feed:
+            on_feed(f.report)
 
     def _outcome(self, feed: FeedSettings, result: FetchResult, report: FeedReport,
                  now: datetime, state) -> FetchOutcome:  # type: ignore[no-untyped-def]
@@ -180,12 +198,16 @@ class Pipeline:
                 report.changes += self._record_claims(topic, claims, article, previous_claims, now)
 
     def _extract(self, topic: TopicSettings, entry: Entry) -> list[Claim]:
-        text = f"{entry.title}.\n{entry.text}" if entry.title else entry.text
-        claims = self.extractor.extract(text, entry.lang, subject=topic.subject, figures=topic.figures)
-        first_per_metric: dict[str, Claim] = {}
-        for claim in claims:  # an article's first figure per metric is its headline figure
-            first_per_metric.setdefault(claim.metric, claim)
-        return list(first_per_metric.values())
+        """One claim per metric: the body's first, else the headline's. Headlines carry
+        the freshest figure but rarely its source or hedge, so the body wins when both
+        state one."""
+        def claims_in(text: str) -> list[Claim]:
+            return self.extractor.extract(text, entry.lang, subject=topic.subject,
+                                          figures=topic.figures) if text.strip() else []
+        chosen: dict[str, Claim] = {}
+        for claim in claims_in(entry.text) + claims_in(entry.title):
+            chosen.setdefault(claim.metric, claim)
+        return list(chosen.values())
 
     def _record_claims(self, topic: TopicSettings, claims: list[Claim], article: StoredArticle,
                        previous_claims: list[StoredClaim], now: datetime) -> int:
@@ -218,6 +240,36 @@ class Pipeline:
         log.info("topic %s %s %s: %s", topic.id, claim.metric, decision.kind, decision.reason)
         return 1 if decision.alert else 0
 
+    # -- baselines -----------------------------------------------------------------------
+    def record_baselines(self, baselines: Iterable[Baseline], now: datetime) -> int:
+        """Figures known before watcher started enter the history without alerting."""
+        topics = {t.id: t for t in self.settings.topics}
+        added = 0
+        for b in baselines:
+            if b.topic not in topics:
+                log.warning("baseline for unknown topic %r ignored", b.topic)
+                continue
+            added += self._record_baseline(topics[b.topic], b, now)
+        return added
+
+    def _record_baseline(self, topic: TopicSettings, b: Baseline, now: datetime) -> int:
+        entry = Entry(feed_id=BASELINE_FEED, guid=_baseline_key(b), link=b.url,
+                      title=f"{b.source or 'baseline'}: {b.metric} {b.value:g}", text=b.quote,
+                      published=b.published)
+        claim = Claim(b.metric, b.value, b.value_max, b.qualifier, b.source, b.quote, (0, 0), "")
+        with self.store.transaction():
+            if self.store.articles.find(entry.feed_id, entry.key):
+                return 0
+            article = self.store.articles.add(entry, now)
+            record = _record(claim, article, b.published)
+            claim_id = self.store.claims.add(topic.id, claim, article_id=article.id,
+                                             published=b.published, now=now)
+            change = FigureChange(_change_id(topic.id, claim, article), topic.id, topic.name,
+                                  b.metric, "baseline", None, record, "baseline: known before watcher")
+            self.store.outbox.record_change(change, alert=False, claim_id=claim_id,
+                                            previous_claim_id=None, channels=[], now=now)
+        return 1
+
     def _channels_for(self, topic_id: str) -> list[str]:
         return [c.id for c in self.settings.channels if c.topics is None or topic_id in c.topics]
 
@@ -228,6 +280,11 @@ def _record(claim: Claim, article: StoredArticle, published: datetime) -> Figure
     return FigureRecord(value=claim.value, value_max=claim.value_max, qualifier=claim.qualifier,
                         source=claim.source, published=published, quote=claim.quote,
                         articles=(ref,), lang=claim.lang)
+
+
+def _baseline_key(b: Baseline) -> str:
+    parts = [b.topic, b.metric, f"{b.value:g}", f"{b.value_max}", b.published.isoformat(), b.source or ""]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 
 def _same_claim(old: StoredClaim, new: FigureRecord) -> bool:
