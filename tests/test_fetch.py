@@ -6,7 +6,7 @@ import socket
 import time
 import tracemalloc
 import zlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -226,7 +226,7 @@ def test_too_many_requests_carries_retry_after_seconds(server):
 
 
 def test_unavailable_with_http_date_retry_after(server):
-    later = datetime.now(timezone.utc).timestamp() + 600
+    later = datetime.now(UTC).timestamp() + 600
     http_date = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(later))
     server.set("/feed", b"", status=503, headers={"Retry-After": http_date})
     result = make_fetcher().fetch(server.url("/feed"))
@@ -243,7 +243,7 @@ def test_unavailable_with_http_date_retry_after(server):
     ("", None),
 ])
 def test_retry_after_forms(value, expected):
-    now = datetime(2026, 11, 28, 7, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 28, 7, 0, tzinfo=UTC)
     assert parse_retry_after(value, now=now) == expected
 
 

@@ -29,8 +29,8 @@ def matcher(match: MatchSettings = DPRK) -> TopicMatcher:
 # (why, title, text, expected) for the DPRK topic above
 CASES = [
     ("the founding Italian wire story", "Guerra in Ucraina",
-     "Secondo i servizi segreti sudcoreani, circa 600 militari nordcoreani sarebbero stati "
-     "uccisi e oltre 4mila feriti.", True),
+     ("Secondo i servizi segreti sudcoreani, circa 600 militari nordcoreani sarebbero stati "
+      "uccisi e oltre 4mila feriti."), True),
     ("Italian inflection: nordcoreano ~ nordcoreani", "Un soldato nordcoreano catturato",
      "Kiev: il prigioniero è stato catturato nel Kursk.", True),
     ("English, plural adjective", "North Koreans fighting for Russia",

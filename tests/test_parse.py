@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,6 @@ from watcher.pipeline.parse import html_to_text, parse_feed
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPORA = SHARED / "corpora"
-UTC = timezone.utc
 
 
 def rss(items: str, channel_extra: str = "", prolog: str = "") -> bytes:

@@ -30,9 +30,10 @@ from __future__ import annotations
 import gzip
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterable, Mapping
+from typing import Self
 
 __all__ = ["FeedServer", "RecordedRequest", "Response"]
 
@@ -91,7 +92,7 @@ class FeedServer:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------
-    def __enter__(self) -> FeedServer:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -173,16 +174,16 @@ class _Handler(BaseHTTPRequestHandler):
     owner: FeedServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass  # keep pytest output clean
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._serve(send_body=True)
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._serve(send_body=False)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._serve(send_body=True)
 
     do_PUT = do_POST

@@ -21,7 +21,7 @@ import re
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -33,7 +33,7 @@ from watcher.types import Entry
 
 # Feeds that put "1 Jan 1970" in every item mean "no date"; treating it as a date would
 # order their figures before everything else ever seen.
-_EPOCH_PLACEHOLDER = datetime(1970, 1, 2, tzinfo=timezone.utc)
+_EPOCH_PLACEHOLDER = datetime(1970, 1, 2, tzinfo=UTC)
 MAX_INFLATED = 32 * 1024 * 1024  # gzip-compressed documents may not inflate past this
 
 
@@ -229,7 +229,7 @@ def _struct_time(value: Any) -> datetime | None:
     if not value:
         return None
     try:  # feedparser's struct_time is already UTC
-        moment = datetime.fromtimestamp(calendar.timegm(value), tz=timezone.utc)
+        moment = datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
     except (OverflowError, ValueError, OSError, TypeError):
         return None
     return None if moment < _EPOCH_PLACEHOLDER else moment
@@ -277,8 +277,8 @@ def _iso_date(value: str) -> datetime | None:
     except ValueError:
         return None
     if moment.tzinfo is None:  # JSON Feed requires an offset; assume UTC when missing
-        moment = moment.replace(tzinfo=timezone.utc)
-    moment = moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
     return None if moment < _EPOCH_PLACEHOLDER else moment
 
 
