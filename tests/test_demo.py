@@ -1,0 +1,48 @@
+"""`watcher demo` as a new user runs it: offline, exit 0, real emails and webhooks on disk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from email import message_from_bytes, policy
+
+from tests.support.scenario import REPO, watcher_cmd
+
+
+def test_demo_runs_the_story_offline_and_says_where_its_outputs_are(tmp_path):
+    result = subprocess.run(watcher_cmd("demo", "--output", str(tmp_path)), cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("── Step") == 5
+    assert str(tmp_path) in out and "figures --explain" in out
+
+    emails = sorted((tmp_path / "mail").glob("*.eml"))
+    hooks = sorted((tmp_path / "webhooks").glob("*.json"))
+    assert len(emails) >= 4 and len(hooks) == len(emails)
+    bodies = [json.loads(h.read_text())["body"] for h in hooks]
+    changes = [c for b in bodies for c in b["changes"]]
+    # the founding story: killed went from about 600 to about 2,000 in the end
+    killed = [c for c in changes if c["metric"] == "killed"]
+    assert killed[-1]["current"]["value"] == 2000 and killed[-1]["previous"]["value"] == 600
+    # nothing about the weather or football stories reached anyone
+    assert all(c["topic"] == "dprk-troops" for c in changes)
+
+    first = message_from_bytes(emails[0].read_bytes(), policy=policy.default)
+    assert first.get_content_type() == "multipart/alternative"
+    assert {p.get_content_type() for p in first.iter_parts()} == {"text/plain", "text/html"}
+
+
+def test_the_demo_config_it_leaves_behind_works_with_the_other_commands(tmp_path):
+    subprocess.run(watcher_cmd("demo", "--output", str(tmp_path)), cwd=REPO, check=True,
+                   capture_output=True, timeout=120)
+    config = str(tmp_path / "watcher.yaml")
+    figures = subprocess.run(watcher_cmd("--config", config, "figures", "--json"), cwd=REPO,
+                             capture_output=True, text=True, timeout=60)
+    assert figures.returncode == 0, figures.stderr
+    metrics = {f["metric"]: f for f in json.loads(figures.stdout)}
+    assert metrics["killed"]["current"]["value"] == 2000
+    assert metrics["deployed"]["current"]["value"] == 15000
+    status = subprocess.run(watcher_cmd("--config", config, "status"), cwd=REPO,
+                            capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0 and "agenzia-it" in status.stdout
