@@ -116,6 +116,13 @@ def test_gzip_encoded_body_is_decoded(server):
     assert result.status == "ok" and result.body == RSS
 
 
+def test_chunked_gzip_body_is_reassembled(server):
+    body = RSS.replace(b"<title>T</title>", b"<title>" + b"T" * 5000 + b"</title>")
+    server.set("/chunked", body, gzip=True, chunked=True, drip=(100, 0.0))
+    result = make_fetcher().fetch(server.url("/chunked"))
+    assert result.status == "ok" and result.body == body
+
+
 def test_gzip_bomb_stops_at_the_cap_with_bounded_memory(server):
     bomb = gzip_of_zeros(64 * 1024 * 1024)  # 64 MiB inflated, ~64 KB on the wire
     assert len(bomb) < 256 * 1024
@@ -208,6 +215,14 @@ def test_redirect_to_a_local_file_is_refused(server):
     result = make_fetcher().fetch(server.url("/evil"))
     assert result.status == "error" and result.body is None
     assert result.error_kind == "url"
+
+
+@pytest.mark.parametrize("location", ["http://[oops/feed", "gopher://example.org/feed"])
+def test_unusable_redirect_target_is_a_url_error(server, location):
+    server.set("/feed", status=301, headers={"Location": location})
+    result = make_fetcher().fetch(server.url("/feed"))
+    assert result.status == "error" and result.error_kind == "url"
+    assert result.permanent_redirect is None
 
 
 def test_gone_feed_says_so(server):

@@ -223,6 +223,12 @@ def test_links_are_absolute_http_or_dropped(link, expected):
     assert entry.link == expected
 
 
+def test_file_feed_resolves_relative_links_against_its_own_site():
+    body = rss("<item><title>t</title><link>/a/1</link></item>")
+    (entry,) = parse_feed(body, "f", base_url="file:///srv/feeds/wire.xml").entries
+    assert entry.link == "https://news.example.org/a/1"  # the channel <link>, not the file
+
+
 def test_html_summary_becomes_plain_text():
     body = rss("""<item><title>t</title><description><![CDATA[
         <div><p>Tom &amp; Jerry&nbsp;said &quot;hi&quot;</p><p>Second <b>para</b>graph</p>

@@ -51,6 +51,7 @@ class Response:
     raw_gzip: `body` is already gzip data; just label it Content-Encoding: gzip.
     content_length: override the Content-Length header (None: the real length;
     -1: omit it and close the connection to end the body).
+    chunked: send the body with Transfer-Encoding: chunked (in `drip` sizes if given).
     """
 
     body: bytes = b""
@@ -65,6 +66,7 @@ class Response:
     gzip: bool = False
     raw_gzip: bool = False
     content_length: int | None = None
+    chunked: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,21 +217,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         if send_body and status != 304:
-            self._write_body(body, resp.drip)
+            self._write_body(body, resp.drip, resp.chunked)
         if resp.content_length == -1:
             self.close_connection = True
 
-    def _write_body(self, body: bytes, drip: tuple[int, float] | None) -> None:
+    def _write_body(self, body: bytes, drip: tuple[int, float] | None, chunked: bool) -> None:
+        size, pause = drip or (max(len(body), 1), 0.0)
         try:
-            if drip is None:
-                self.wfile.write(body)
-                return
-            size, pause = drip
             for start in range(0, len(body), size):
-                self.wfile.write(body[start : start + size])
+                piece = body[start : start + size]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
                 self.wfile.flush()
-                if self.owner._stopping.wait(pause):
+                if pause and self.owner._stopping.wait(pause):
                     return
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up, which is what hostile-server tests expect
 
@@ -244,7 +246,9 @@ def _not_modified(resp: Response, req_headers: Mapping[str, str]) -> bool:
 
 def _response_headers(resp: Response, status: int, body_len: int) -> dict[str, str]:
     out = {"Content-Type": resp.content_type}
-    if resp.content_length is None:
+    if resp.chunked:
+        out["Transfer-Encoding"] = "chunked"
+    elif resp.content_length is None:
         out["Content-Length"] = str(0 if status == 304 else body_len)
     elif resp.content_length >= 0:
         out["Content-Length"] = str(resp.content_length)

@@ -101,6 +101,9 @@ class Fetcher:
                                 last_modified)
         except _Failure as f:
             return self._error(attempt, f)
+        except ValueError as e:  # a URL or header that http.client/urllib cannot even form
+            return self._error(attempt, _Failure("url", f"invalid request for {attempt.url}: "
+                                                        f"{_first_line(e)}"))
 
     # -- HTTP --------------------------------------------------------------------------
     def _request_headers(self, etag: str | None, last_modified: str | None) -> dict[str, str]:

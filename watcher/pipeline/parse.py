@@ -154,6 +154,7 @@ def _end_of_doctype(body: bytes, start: int) -> int:
 # -- XML feeds ------------------------------------------------------------------------------
 def _parse_xml_feed(body: bytes, feed_id: str, headers: Mapping[str, str],
                     base_url: str | None, default_lang: str | None) -> ParsedFeed:
+    base_url = _web_base(base_url)
     data = strip_doctype(to_ascii_compatible(body))
     transcoded = _wide_encoding(body) is not None
     # We reduce all markup to plain text ourselves (script/style dropped), so feedparser's
@@ -248,7 +249,7 @@ def _parse_json_feed(body: bytes, feed_id: str, base_url: str | None,
         raise ParseError(f"feed {feed_id}: invalid JSON Feed ({e})") from e
     if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
         raise ParseError(f"feed {feed_id}: JSON document is not a JSON Feed (no \"items\" list)")
-    base = base_url or _str(doc.get("home_page_url")) or _str(doc.get("feed_url"))
+    base = _web_base(base_url) or _str(doc.get("home_page_url")) or _str(doc.get("feed_url"))
     lang = _lang(_str(doc.get("language"))) or default_lang
     items = (_json_item(i, base, lang) for i in doc["items"] if isinstance(i, dict))
     warning = None if str(doc.get("version", "")).startswith("https://jsonfeed.org/") else \
@@ -320,6 +321,11 @@ def _lang(value: str | None) -> str | None:
 
 def _plain_or_none(value: str | None) -> str | None:
     return html_to_text(value) or None if value else None
+
+
+def _web_base(url: str | None) -> str | None:
+    """Only an http(s) address can anchor relative links; a file:// feed uses its own <link>."""
+    return url if url and urlsplit(url).scheme.lower() in ("http", "https") else None
 
 
 def normalize_link(link: str | None, base: str | None) -> str | None:
