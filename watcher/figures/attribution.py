@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from watcher.figures.vocab import LanguageVocab
 
 _TOKEN = re.compile(r"\w+(?:[-'’ʼ.]\w+)*['’ʼ]?|[^\w\s]")
-_PUNCT_STOP = frozenset(",.;:!?()[]«»\"“”„–—|/")
+_PUNCT_STOP = frozenset(",.;:!?()[]«»\"“”„–—|/-‘’‚‛'")
 _MAX_WORDS = 8
 _POSTPOSED_TAIL = 4  # "told lawmakers on Wednesday" still closes the sentence
 _NEXT_BREAK = re.compile(r"[,.;:!?]")
@@ -134,10 +134,14 @@ def _is_number(tok: str) -> bool:
 
 
 def _finish(tokens: list[str], vocab: LanguageVocab) -> str | None:
-    """Join, drop trailing link/filler words, refuse empty or pronoun-only results."""
+    """Join, drop trailing link/filler words; refuse empty phrases and ones that are
+    really dates or open with a metric word ("12 июля сообщил", "1,014 deaths were reported")."""
     while tokens and (vocab.raw_links.fullmatch(tokens[-1]) or vocab.source_stop.fullmatch(tokens[-1])):
         tokens = tokens[:-1]
     phrase = vocab.source_strip_end.sub("", " ".join(tokens)).strip(" '’")
     if not phrase or not any(c.isalpha() for c in phrase):
         return None
-    return phrase
+    if any(vocab.months.fullmatch(t) for t in tokens):
+        return None
+    first = next(iter(vocab.triggers.finditer(phrase, 0, len(phrase))), None)
+    return None if first is not None and first[0] == 0 else phrase

@@ -28,6 +28,10 @@ _YEAR = re.compile(r"\d{4}")
 _TIME = re.compile(r"\d{1,2}[.:h]\d{2}")
 _GLUED_BEFORE = re.compile(r"(?:[^\W\d_]|\d)[-‐‑/]?\Z|[^\W\d_][-‐‑]\Z|[-‐‑/:]\d*\Z|[#№]\s*\Z")
 _GLUED_AFTER = re.compile(r"\A(?:[^\W_]|[-‐‑/][^\W_]|[°ºª%:]|\.[\dªº])")
+_APPOSITION_BEFORE = re.compile(r"[^\W\d_][,(]\s*\Z")
+_APPOSITION_AFTER = re.compile(r"\s*[,)]|\s*\.?\s*\Z")
+_DIGITS_AHEAD = re.compile(r"\d[\d.,'’\u00a0\u202f ]*")
+_SMALL_WORD_NUMBER = 20  # "two earthquakes", "due pini": small number words need people nearby
 _COMPARE_GAP = 2  # words between "up from an earlier estimate of" and its number
 _CONJUNCTION_COST = 3  # "41 died and [about two thousand cholera cases]": a new phrase
 
@@ -139,11 +143,22 @@ def is_count(text: str, m: NumberMention, vocab: LanguageVocab, floor: int = 0) 
         return False
     if m.kind != "scaled" and _TIME.fullmatch(m.text.strip()):
         return False
-    if vocab.units_after.match(after) or vocab.cues_before.search(before):
+    if _APPOSITION_BEFORE.search(before) and _APPOSITION_AFTER.match(after):
+        return False  # "Stella Berry, 16, was killed": an age in apposition
+    if vocab.units_after.match(_past_partner(after, vocab)) or vocab.cues_before.search(before):
         return False
     if _is_date(before, after, vocab) or _is_year(m, after, vocab):
         return False
     return not (m.kind == "words" and m.value == 1 and not vocab.people.match(after.lstrip()))
+
+
+def _past_partner(after: str, vocab: LanguageVocab) -> str:
+    """"di 18 e 21 anni": a number joined to the next one shares its unit; skip to it."""
+    join = vocab.range_join.match(after)
+    if join is None:
+        return after
+    rest = _DIGITS_AHEAD.match(after, join.end())
+    return after[rest.end():] if rest else after
 
 
 def _glued(before: str, after: str, m: NumberMention) -> bool:
@@ -167,7 +182,11 @@ def _is_date(before: str, after: str, vocab: LanguageVocab) -> bool:
 
 
 def _is_year(m: NumberMention, after: str, vocab: LanguageVocab) -> bool:
-    """1900–2100 written as four plain digits, unless people are counted ("2000 soldiers")."""
+    """1900–2100 written as four plain digits, unless people are counted ("2000 soldiers");
+    a range of two such numbers ("1966—1976") is a period."""
+    if m.kind == "range":
+        return all(v is not None and 1900 <= v <= 2100 and v == int(v) for v in (m.value, m.value_max)) \
+            and not any(c in m.text for c in ".,  ")
     if not (m.kind == "digits" and _YEAR.fullmatch(m.text.strip()) and 1900 <= m.value <= 2100):
         return False
     return not vocab.people.match(after.lstrip())
@@ -230,7 +249,7 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | No
     best: tuple[int, int, str] | None = None
     only_right = mention.kind == "words" and mention.value == 1  # "one" is often an article
     for hit in ctx.hits:
-        if only_right and hit.start < mention.end:
+        if (only_right and hit.start < mention.end) or _vague(ctx, hit):
             continue
         dist = _distance(ctx, hit, hedge.start, mention.end, left_wall, right_wall)
         if dist is None or not _needs_met(ctx, hit.trigger, mention, (lo, hi)):
@@ -239,7 +258,18 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | No
         key = (dist, side, hit.trigger.metric)
         if best is None or key < best:
             best = key
-    return best[2] if best else None
+    if best is None or (best[0] > 1 and _bare_small_number(ctx, mention)):
+        return None
+    return best[2]
+
+
+def _bare_small_number(ctx: _Context, mention: NumberMention) -> bool:
+    """"Two earthquakes killed…": a small number word counts people only when it says so
+    (a person noun follows) or sits next to its metric word ("killed five", "трое были ранены")."""
+    if mention.kind != "words" or mention.value >= _SMALL_WORD_NUMBER:
+        return False
+    after = ctx.text[mention.end:min(ctx.sentence.end, mention.end + 60)]
+    return not any(ctx.vocab.people.fullmatch(w) for w in words(after)[:_PEOPLE_WINDOW - 1])
 
 
 def _distance(ctx: _Context, hit: _Hit, expr_start: int, expr_end: int,
@@ -254,6 +284,13 @@ def _distance(ctx: _Context, hit: _Hit, expr_start: int, expr_end: int,
     if hit.start < expr_start and hit.end > expr_end:
         return 0  # a split verb around its object: "nahm die Polizei 390 Personen fest"
     return None
+
+
+def _vague(ctx: _Context, hit: _Hit) -> bool:
+    """"des milliers de victimes": that metric word belongs to a vague quantity."""
+    m = ctx.vocab.vague_before.search(ctx.text, max(ctx.sentence.start, hit.start - 30), hit.start)
+    # "21 тысячи умерли": the same word after a number is a scale, not a vague plural
+    return m is not None and not any(w.start <= m.start() < w.end for w in ctx.walls)
 
 
 def _gap_cost(ctx: _Context, a: int, b: int) -> int:
