@@ -91,6 +91,20 @@ def test_rss1_rdf_entries():
     assert {e.lang for e in feed.entries} == {"de"}
 
 
+def test_rss091_with_netscape_doctype_and_html_entities():
+    body = b"""<?xml version="1.0" encoding="ISO-8859-1"?>
+    <!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"
+      "http://my.netscape.com/publish/formats/rss-0.91.dtd">
+    <rss version="0.91"><channel><title>Old</title><link>http://old.example.org/</link>
+    <description>d</description><language>fr</language>
+    <item><title>Caf&eacute; &amp; bilan</title><link>http://old.example.org/1</link>
+    <description>Pr&egrave;s de 300&nbsp;morts</description></item></channel></rss>"""
+    feed = parse_feed(body, "old")
+    (entry,) = feed.entries
+    assert (entry.title, entry.text, entry.lang) == ("Café & bilan", "Près de 300 morts", "fr")
+    assert entry.link == "http://old.example.org/1"
+
+
 def test_json_feed_entries():
     doc = {
         "version": "https://jsonfeed.org/version/1.1", "title": "JSON Wire",
