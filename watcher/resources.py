@@ -1,31 +1,29 @@
-"""Where the files shipped with watcher are: templates, seeds, language data.
+"""Where the files shipped with watcher are: templates and seeds.
 
 `templates/` and `seeds/` sit at the top of the repository, where users look for them,
-and are installed as the packages `watcher.templates` and `watcher.seeds`. This module
-finds them in both situations (installed wheel, or running from a checkout).
+and are installed inside the package as `watcher/templates` and `watcher/seeds`
+(pyproject.toml maps them). This module finds them in both situations: an installed
+wheel, or running from a checkout.
 """
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE = Path(__file__).resolve().parent
+_REPO_ROOT = _PACKAGE.parent
 
 
-def _package_dir(package: str, repo_folder: str) -> Path:
-    checkout = _REPO_ROOT / repo_folder
-    if checkout.is_dir() and (_REPO_ROOT / "pyproject.toml").is_file():
-        return checkout
-    try:
-        return Path(str(resources.files(package)))
-    except ModuleNotFoundError:  # pragma: no cover - broken install
-        return checkout
+def _shipped_dir(name: str) -> Path:
+    installed = _PACKAGE / name
+    if installed.is_dir():
+        return installed
+    return _REPO_ROOT / name  # a checkout: the folder at the top of the repository
 
 
 def templates_dir() -> Path:
-    return _package_dir("watcher.templates", "templates")
+    return _shipped_dir("templates")
 
 
 def seeds_dir() -> Path:
-    return _package_dir("watcher.seeds", "seeds")
+    return _shipped_dir("seeds")
