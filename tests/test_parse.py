@@ -169,6 +169,15 @@ def test_entity_value_hiding_a_fake_end_of_doctype_is_still_removed():
     assert "BBBB" not in feed.entries[0].text
 
 
+def test_prolog_comment_mentioning_a_doctype_is_left_alone():
+    body = (b'<?xml version="1.0"?>\n<!-- this is not a "<!DOCTYPE" -->\n<rss version="2.0">'
+            b"<channel><title>c</title><item><title>kept</title><description><![CDATA[ <!DOCTYPE ]]>"
+            b"</description></item></channel></rss>")
+    feed = parse_feed(body, "c")
+    assert feed.warning is None
+    assert [(e.title, e.text) for e in feed.entries] == [("kept", "<!DOCTYPE")]  # CDATA text
+
+
 def test_utf16_document_with_doctype_is_defused_and_read():
     text = ("<?xml version='1.0' encoding='utf-16'?>"
             "<!DOCTYPE rss [<!ENTITY a \"" + "Z" * 10_000 + "\">]>"

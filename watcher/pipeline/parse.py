@@ -104,28 +104,40 @@ def _wide_encoding(body: bytes) -> str | None:
 
 
 def strip_doctype(body: bytes) -> bytes:
-    """Remove the DOCTYPE (and with it every entity declaration) from the prolog.
+    """Remove DOCTYPE declarations (and with them every entity declaration) from the prolog.
 
     Internal entities are how billion-laughs and quadratic-blowup documents make a
-    small feed expand into gigabytes; feeds never need them. A linear scanner, not a
-    regex, so a hostile prolog cannot make the defence itself slow.
+    small feed expand into gigabytes; feeds never need them. The prolog is walked by a
+    linear scanner (comments and processing instructions skipped, so a comment that
+    mentions "<!DOCTYPE" is left alone), not a regex a hostile prolog could make slow.
     """
-    for _ in range(8):  # a second DOCTYPE is invalid, but must not survive either
-        start = _doctype_start(body)
-        if start < 0 or _root_element_before(body, start):
-            return body
-        body = body[:start] + body[_end_of_doctype(body, start):]
-    return body
+    kept: list[bytes] = []
+    i, n = 0, len(body)
+    while i < n:
+        if body.startswith(b"\xef\xbb\xbf", i):
+            j = i + 3
+        elif ws := _PROLOG_SPACE.match(body, i):
+            j = ws.end()
+        elif body.startswith(b"<?", i):
+            j = _after(body, b"?>", i + 2)
+        elif body.startswith(b"<!--", i):
+            j = _after(body, b"-->", i + 4)
+        elif body[i : i + 9].upper() == b"<!DOCTYPE":
+            i = _end_of_doctype(body, i)
+            continue  # dropped
+        else:
+            break  # the root element (or garbage): the prolog is over
+        kept.append(body[i:j])
+        i = j
+    return b"".join(kept) + body[i:]
 
 
-def _doctype_start(body: bytes) -> int:
-    match = re.search(rb"<!doctype", body, re.IGNORECASE)
-    return match.start() if match else -1
+_PROLOG_SPACE = re.compile(rb"[ \t\r\n]+")
 
 
-def _root_element_before(body: bytes, pos: int) -> bool:
-    """True when an element starts before `pos` (so the match is not in the prolog)."""
-    return re.search(rb"<[A-Za-z_]", body[:pos]) is not None
+def _after(body: bytes, token: bytes, start: int) -> int:
+    end = body.find(token, start)
+    return len(body) if end < 0 else end + len(token)
 
 
 def _end_of_doctype(body: bytes, start: int) -> int:
