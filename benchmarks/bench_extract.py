@@ -20,8 +20,8 @@ import json
 import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,14 +40,15 @@ def _de(base: Path) -> Iterator[tuple[str, str]]:
 
 def _fr(base: Path) -> Iterator[tuple[str, str]]:
     xml = (base / "fr/BAO1-lemonde-une-2020/une.xml").read_text(encoding="utf-8")
-    for item in re.findall(r"<item\b.*?</item>", xml, re.S):
+    for item in re.findall(r"<item\b.*?</item>", xml, re.DOTALL):
         yield "fr", html.unescape(_TAG.sub(" ", item)).strip()
 
 
 def _it(base: Path) -> Iterator[tuple[str, str]]:
-    for line in open(base / "it/p1va-news-in-brief/italy-today-items.jsonl", encoding="utf-8"):
-        row = json.loads(line)
-        yield "it", f"{row.get('title') or ''}. {row.get('description') or ''}"
+    with open(base / "it/p1va-news-in-brief/italy-today-items.jsonl", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            yield "it", f"{row.get('title') or ''}. {row.get('description') or ''}"
 
 
 def _txt(base: Path, sub: str, lang: str) -> Iterator[tuple[str, str]]:

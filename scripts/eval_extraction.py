@@ -62,7 +62,7 @@ def _run_cli(lines: str) -> str:
     try:
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         done = subprocess.run([sys.executable, "-m", "watcher", "extract", "--json", "--batch", f.name],
-                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=600, check=False)
     finally:
         os.unlink(f.name)
     if done.returncode != 0:

@@ -9,8 +9,8 @@ It does not store, compare or deliver anything.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import Collection, Sequence
+from collections.abc import Collection, Sequence
+from functools import cache, lru_cache
 
 from watcher.config.models import CustomFigure
 from watcher.figures.extract import extract_claims
@@ -18,7 +18,7 @@ from watcher.figures.text import fold, words
 from watcher.figures.vocab import available_languages, get_vocab, load_data
 from watcher.types import Claim
 
-__all__ = ["Extractor", "extract", "guess_language", "SUPPORTED_LANGUAGES"]
+__all__ = ["SUPPORTED_LANGUAGES", "Extractor", "extract", "guess_language"]
 
 SUPPORTED_LANGUAGES: tuple[str, ...] = available_languages()
 
@@ -84,8 +84,7 @@ def _best_by_letters(sample: str) -> str | None:
     scores = {lang: 3 * sum(sample.count(c) for c in str(load_data(lang).get("letters", "")))
               + sum(1 for w in tokens if w in _stopwords(lang))
               for lang in SUPPORTED_LANGUAGES if load_data(lang).get("script") == "cyrillic"}
-    best = max(scores, key=lambda k: scores[k], default=None)
-    return best if best and scores[best] > 0 else best
+    return max(scores, key=lambda k: scores[k], default=None)
 
 
 def _best_by_stopwords(sample: str) -> str | None:
@@ -96,7 +95,7 @@ def _best_by_stopwords(sample: str) -> str | None:
     return best if best and scores[best] > 0 else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stopwords(lang: str) -> frozenset[str]:
     return frozenset(str(w).lower() for w in load_data(lang).get("stopwords", []))
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, Iterable, TextIO
+from collections.abc import Iterable
+from typing import Any, TextIO
 
 from watcher.figures import Extractor
 
@@ -34,8 +35,7 @@ def run_batch(lines: Iterable[str], out: TextIO, extractor: Extractor,
             print(f"watcher extract --batch: line {number}: {e}; skipped", file=err)
             continue
         lang = case.get("lang") or default_lang
-        for claim in extractor.extract(case["text"], lang):
-            out.write(json.dumps(claim.to_json() | {"id": case.get("id")}, ensure_ascii=False) + "\n")
+        out.writelines(json.dumps(claim.to_json() | {"id": case.get("id")}, ensure_ascii=False) + "\n" for claim in extractor.extract(case["text"], lang))
     return bad
 
 

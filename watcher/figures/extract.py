@@ -11,13 +11,20 @@ comes from `data/<lang>.yaml` through `vocab.py`.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, replace
-from typing import Collection, Sequence
 
 from watcher.figures.attribution import find_source
 from watcher.figures.numbers import NumberMention, find_numbers
 from watcher.figures.qualify import Hedge, qualify
-from watcher.figures.text import Sentence, WordIndex, clause_bounds, clause_of, sentence_around, words
+from watcher.figures.text import (
+    Sentence,
+    WordIndex,
+    clause_bounds,
+    clause_of,
+    sentence_around,
+    words,
+)
 from watcher.figures.vocab import LanguageVocab, Trigger
 from watcher.types import Claim
 

@@ -88,7 +88,7 @@ def _is_abbreviation(text: str, start: int, m: re.Match[str], vocab: LanguageVoc
 class WordIndex:
     """Word positions of one sentence, for counting words between two offsets."""
 
-    __slots__ = ("starts", "ends")
+    __slots__ = ("ends", "starts")
 
     def __init__(self, text: str, start: int, end: int):
         spans = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)]

@@ -14,10 +14,11 @@ Term syntax, used by every word list:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import yaml
 
@@ -84,7 +85,7 @@ def _emit(node: dict[str, dict]) -> str:
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
     if "" in node:  # a term ends here, longer ones continue: try them first
         return f"(?:{body})?"
-    return body if len(branches) == 1 else body
+    return body
 
 
 def alternation(terms: Iterable[str]) -> str:
@@ -219,8 +220,8 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
     """YAML mapping → LanguageVocab. `extra_terms`: custom metric id → terms."""
     trig = TriggerFinder(_metric_terms(data, extra_terms or {}))
     qual, kinds = _qualifier_regex(data)
-    nf = lambda key: _lst(data, "not_figures", key)  # noqa: E731
-    src = lambda key: _lst(data, "attribution", key)  # noqa: E731
+    nf = lambda key: _lst(data, "not_figures", key)
+    src = lambda key: _lst(data, "attribution", key)
     aux = alternation(src("auxiliaries"))
     arts = alternation(_lst(data, "qualifiers", "articles"))
     return LanguageVocab(
@@ -263,7 +264,7 @@ def available_languages() -> tuple[str, ...]:
     return tuple(sorted(names, key=lambda n: (n != "en", n)))
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_data(lang: str) -> Mapping[str, Any]:
     """The raw YAML of one language; KeyError-like ValueError when it is not shipped."""
     path = resources.files("watcher.figures.data").joinpath(f"{lang}.yaml")
