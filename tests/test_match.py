@@ -148,3 +148,17 @@ def test_many_articles_against_many_topics_is_fast():
     elapsed = time.monotonic() - started
     assert matched == len(articles) * len(topics)  # every article has Pyongyang and Ukraine
     assert elapsed < 2.0, f"{len(articles) * len(topics)} matches took {elapsed:.2f}s"
+
+
+@given(st.text(max_size=200), st.text(max_size=200))
+def test_any_text_gives_a_decision_with_a_reason(title, text):
+    result = matcher().match(title, text)
+    assert result.reason and "\n" not in result.reason
+    assert result.matched == (result.score >= 85)
+
+
+@given(st.from_regex(r"[a-z]{2,12}( [a-z]{2,12}){0,2}", fullmatch=True),
+       st.text(alphabet="abcdefg ", max_size=40))
+def test_a_term_written_in_capitals_inside_any_text_matches(term, noise):
+    topic = matcher(MatchSettings(all=[[term]], min_score=90))
+    assert topic.match("", f"{noise} {term.upper()}. {noise}").matched
