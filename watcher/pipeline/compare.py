@@ -30,7 +30,7 @@ from watcher.types import FigureRecord
 
 ALERTING = frozenset({"new", "changed", "conflict"})
 APPROX_TOLERANCE = 0.10  # "about 600" covers ±10%
-SAME_VALUE_TOLERANCE = 0.005  # the eval's ±0.5%: 15,000 and 15,050 are one figure
+SAME_VALUE_TOLERANCE = 1e-9  # float noise only: 700,000 → 701,000 is a change (min_change decides)
 SAME_SOURCE_SCORE = 80
 
 
@@ -63,11 +63,14 @@ def decide(claim: FigureRecord, history: list[FigureRecord], alert: AlertSetting
     if _is_conflict(claim, current, _sources_of(current, history), alert):
         return Decision("conflict", current, f"{_who(claim)} disagrees with {_who(current)} "
                         f"within the conflict window ({_duration(alert.conflict_window)})")
+    if claim.value < current.value and same_source(claim.source, current.source):
+        return Decision("changed", current, f"revised down from {_who(current)} "
+                        f"by {current.value - claim.value:,.0f}: a correction")
     return Decision("changed", current, f"differs from {_who(current)}")
 
 
 def same_figure(a: FigureRecord, b: FigureRecord) -> bool:
-    """Equal values (±0.5%) and equal upper bounds; qualifier-only differences are equal."""
+    """Equal values and equal upper bounds; qualifier-only differences are equal."""
     if not _close(a.value, b.value):
         return False
     if a.value_max is None or b.value_max is None:
