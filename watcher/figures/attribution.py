@@ -17,6 +17,7 @@ from watcher.figures.vocab import LanguageVocab
 _TOKEN = re.compile(r"\w+(?:[-'’ʼ.]\w+)*['’ʼ]?|[^\w\s]")
 _PUNCT_STOP = frozenset(",.;:!?()[]«»\"“”„–—|/-‘’‚‛'")
 _MAX_WORDS = 8
+_SKIPPABLE = 3  # stop words allowed between a subject and its verb
 _POSTPOSED_TAIL = 4  # "told lawmakers on Wednesday" still closes the sentence
 _NEXT_BREAK = re.compile(r"[,.;:!?]")
 
@@ -49,6 +50,12 @@ def _candidates(text: str, sentence: tuple[int, int], clause: tuple[int, int],
                 vocab: LanguageVocab) -> list[_Candidate]:
     s, e = sentence
     out: list[_Candidate] = []
+    for m in vocab.source_self.finditer(text, s, e):
+        # "nach eigenen Angaben", "by its own account": the subject opening the clause
+        floor = clause[0] if clause[0] <= m.start() < clause[1] else s
+        phrase = noun_phrase_after(text, floor, m.start(), vocab)
+        if phrase:
+            out.append(_Candidate(_PREFIX, m.start(), phrase))
     for m in vocab.source_prefix.finditer(text, s, e):
         phrase = noun_phrase_after(text, m.end(), e, vocab)
         if phrase:
@@ -107,9 +114,13 @@ def noun_phrase_before(text: str, pos: int, floor: int, vocab: LanguageVocab) ->
     """The subject right before a reporting verb, back to punctuation or a stop word."""
     tokens = _TOKEN.findall(text[floor:pos])
     kept: list[str] = []
+    skipped = 0
     for tok in reversed(tokens):
         if tok in _PUNCT_STOP or _is_number(tok) or len(kept) >= _MAX_WORDS:
             break
+        if not kept and skipped < _SKIPPABLE and vocab.source_skip.fullmatch(tok):
+            skipped += 1  # "UNHCR am Donnerstag weiter mitteilte": adverbs before the verb
+            continue
         if vocab.source_stop.fullmatch(tok) and not vocab.source_strip.match(tok + " "):
             break
         kept.insert(0, tok)

@@ -124,15 +124,17 @@ def _claim_for(ctx: _Context, mention: NumberMention, lang: str) -> Claim | None
     return Claim(metric=metric, value=mention.value, value_max=mention.value_max,
                  qualifier=hedge.qualifier,  # type: ignore[arg-type]
                  source=source, quote=text[s.start:s.end].strip(),
-                 span=_number_span(mention), lang=lang)
+                 span=_number_span(mention, ctx.vocab), lang=lang)
 
 
-def _number_span(mention: NumberMention) -> tuple[int, int]:
-    """Offsets of the number itself: a range's span starts at its first number."""
-    lead = len(mention.text) - len(mention.text.lstrip())
-    m = re.search(r"\d", mention.text)
-    if mention.kind == "range" and m is not None:
-        lead = m.start()
+def _number_span(mention: NumberMention, vocab: LanguageVocab) -> tuple[int, int]:
+    """Offsets of the number itself: a range's span starts at its first number, after
+    "between"/"tra"/"от"."""
+    text = mention.text
+    lead = len(text) - len(text.lstrip())
+    if mention.kind == "range":
+        opener = vocab.range_lead.match(text, lead)
+        lead = opener.end() if opener else lead
     return mention.start + lead, mention.end
 
 
@@ -253,7 +255,7 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | No
     lo, hi = clause_of(ctx.cuts, ctx.sentence.end, mention.start)
     left_wall = max(lo, _previous_number_end(ctx, mention))
     right_wall = min(hi, _next_number_start(ctx, mention))
-    best: tuple[int, int, str] | None = None
+    best: tuple[int, int, int, str] | None = None
     only_right = mention.kind == "words" and mention.value == 1  # "one" is often an article
     for hit in ctx.hits:
         if (only_right and hit.start < mention.end) or _vague(ctx, hit):
@@ -261,13 +263,16 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | No
         dist = _distance(ctx, hit, hedge.start, mention.end, left_wall, right_wall)
         if dist is None or not _needs_met(ctx, hit.trigger, mention, (lo, hi)):
             continue
-        side = 0 if hit.start >= mention.end else 1  # on a tie, "600 morti" beats "… 600"
-        key = (dist, side, hit.trigger.metric)
+        # "49 Flüchtlinge … ertrunken": a noun naming who (refugees, hostages) yields to
+        # what happened to them; on a tie, "600 morti" (after) beats "… 600" (before).
+        who = 1 if ctx.vocab.people.fullmatch(ctx.text, hit.start, hit.end) else 0
+        side = 0 if hit.start >= mention.end else 1
+        key = (who, dist, side, hit.trigger.metric)
         if best is None or key < best:
             best = key
-    if best is None or (best[0] > 1 and _bare_small_number(ctx, mention)):
+    if best is None or (best[1] > 1 and _bare_small_number(ctx, mention)):
         return None
-    return best[2]
+    return best[3]
 
 
 def _bare_small_number(ctx: _Context, mention: NumberMention) -> bool:

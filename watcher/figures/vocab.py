@@ -134,6 +134,9 @@ class LanguageVocab:
     conjunctions: re.Pattern[str]
     verb_final_clauses: bool
     source_prefix: re.Pattern[str]
+    source_self: re.Pattern[str]
+    source_skip: re.Pattern[str]
+    range_lead: re.Pattern[str]
     source_verb: re.Pattern[str]
     source_strip: re.Pattern[str]
     source_strip_end: re.Pattern[str]
@@ -244,6 +247,9 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         vague_before=word_regex(nf("vague_before"), anchor_end=True),
         clause_break=re.compile(rf"[;:]|\s[–—-]\s|(?<!\w)(?:{alternation(_lst(data, 'clause_breaks'))})(?!\w)", _FLAGS),
         source_prefix=word_regex(src("prefix")),
+        source_self=word_regex(src("self")),
+        source_skip=word_regex(src("skip")),
+        range_lead=re.compile(rf"\A(?:{alternation(_lst(data, 'ranges', 'open'))})(?:\s+(?:{arts}))?\s+", _FLAGS),
         source_verb=re.compile(rf"(?<!\w)(?:(?:{aux})\s+)?(?:{alternation(src('verbs'))})(?!\w)", _FLAGS),
         source_strip=re.compile(rf"\A(?:(?:{alternation(src('strip'))})(?:\s+|(?<=['’ʼ])))+", _FLAGS),
         source_strip_end=re.compile(rf"(?:\s+(?:{alternation(src('strip_end'))}))+\Z", _FLAGS),
