@@ -265,7 +265,7 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | No
             continue
         # "49 Flüchtlinge … ertrunken": a noun naming who (refugees, hostages) yields to
         # what happened to them; on a tie, "600 morti" (after) beats "… 600" (before).
-        who = 1 if ctx.vocab.people.fullmatch(ctx.text, hit.start, hit.end) else 0
+        who = 1 if ctx.vocab.who.fullmatch(ctx.text, hit.start, hit.end) else 0
         side = 0 if hit.start >= mention.end else 1
         key = (who, dist, side, hit.trigger.metric)
         if best is None or key < best:

@@ -118,6 +118,7 @@ class LanguageVocab:
     triggers: TriggerFinder
     people: re.Pattern[str]
     troops: re.Pattern[str]
+    who: re.Pattern[str]
     disease: re.Pattern[str]
     qualifier: re.Pattern[str]
     qualifier_kind: dict[str, str]
@@ -232,7 +233,8 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         stopwords=frozenset(w.lower() for w in _lst(data, "stopwords")),
         letters=str(data.get("letters", "")),
         triggers=trig,
-        people=word_regex(_lst(data, "people") + _lst(data, "troops")),
+        people=word_regex(_lst(data, "people") + _lst(data, "troops") + _lst(data, "who")),
+        who=word_regex(_lst(data, "who")),
         troops=word_regex(_lst(data, "troops")),
         disease=word_regex(_lst(data, "diseases")),
         qualifier=qual, qualifier_kind=kinds,
