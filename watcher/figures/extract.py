@@ -28,7 +28,7 @@ from watcher.figures.text import (
 from watcher.figures.vocab import LanguageVocab, Trigger
 from watcher.types import Claim
 
-_LEFT_WINDOW = 11  # words: "Il numero dei morti nell'attacco al mercato … è salito a 34"
+_LEFT_WINDOW = 10  # words: "Il numero dei morti nell'attacco al mercato … è salito a 34"
 _RIGHT_WINDOW = 10  # words: "600 militari nordcoreani sarebbero stati uccisi"
 _PEOPLE_WINDOW = 4  # words after the number where "soldiers"/"persone" must appear
 _YEAR = re.compile(r"\d{4}")
@@ -270,7 +270,8 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | No
         key = (who, dist, side, hit.trigger.metric)
         if best is None or key < best:
             best = key
-    if best is None or (best[1] > 1 and _bare_small_number(ctx, mention)):
+    beside = best is not None and (best[1] == 0 or (best[1] == 1 and best[2] == 0))
+    if best is None or (not beside and _bare_small_number(ctx, mention)):
         return None
     return best[3]
 
