@@ -23,10 +23,11 @@ from datetime import datetime, timedelta
 from watcher.baselines import Baseline
 from watcher.config.models import FeedSettings, Settings, TopicSettings
 from watcher.figures import Extractor
-from watcher.pipeline.compare import decide
+from watcher.pipeline.compare import Decision, decide, same_figure
 from watcher.pipeline.fetch import Fetcher, FetchResult
 from watcher.pipeline.match import TopicMatcher
 from watcher.pipeline.parse import parse_feed
+from watcher.pipeline.syndication import Candidate, find_original
 from watcher.storage import FeedState, FetchOutcome, Store, StoredArticle, StoredClaim
 from watcher.exceptions import ParseError
 from watcher.types import ArticleRef, Claim, Entry, FigureChange, FigureRecord
@@ -34,6 +35,7 @@ from watcher.types import ArticleRef, Claim, Entry, FigureChange, FigureRecord
 log = logging.getLogger("watcher.poll")
 
 MAX_BACKOFF = timedelta(hours=6)
+COPY_WINDOW = timedelta(days=14)  # how far back a syndicated copy's original is looked for
 BASELINE_FEED = "baseline"  # the pseudo-feed that baseline figures are filed under
 JITTER = 0.1  # ±10% of the interval, so feeds drift apart instead of polling in lockstep
 
@@ -195,6 +197,9 @@ class Pipeline:
                 log.debug("entry %r matches topic %s: %s", entry.title, topic.id, match.reason)
                 claims = self._extract(topic, entry)
                 report.claims += len(claims)
+                original = None if known else self._original_of(topic, entry, article, now)
+                if original is not None:
+                    claims = self._record_copies(topic, claims, article, original, now)
                 report.changes += self._record_claims(topic, claims, article, previous_claims, now)
 
     def _extract(self, topic: TopicSettings, entry: Entry) -> list[Claim]:
@@ -208,6 +213,37 @@ class Pipeline:
         for claim in claims_in(entry.text) + claims_in(entry.title):
             chosen.setdefault(claim.metric, claim)
         return list(chosen.values())
+
+    # -- syndicated copies ---------------------------------------------------------------
+    def _original_of(self, topic: TopicSettings, entry: Entry, article: StoredArticle,
+                     now: datetime) -> Candidate | None:
+        since = now - COPY_WINDOW
+        candidates = [Candidate(*row) for row in self.store.articles.recent_with_claims(topic.id, since)
+                      if row[0] != article.id]
+        original = find_original(entry.text, candidates, feed_id=entry.feed_id)
+        if original is not None:
+            log.info("entry %r in %s is a copy of article %d in %s", entry.title, entry.feed_id,
+                     original.article_id, original.feed_id)
+        return original
+
+    def _record_copies(self, topic: TopicSettings, claims: list[Claim], article: StoredArticle,
+                       original: Candidate, now: datetime) -> list[Claim]:
+        """A copy's figures that the original stated corroborate it (dated as the original,
+        so a late copy never turns an old figure back into the current one). Returns the
+        copy's other figures, which are compared like any new claim."""
+        theirs = [c for c in self.store.claims.for_article(original.article_id) if c.topic_id == topic.id]
+        rest = []
+        for claim in claims:
+            match = next((o for o in theirs if o.metric == claim.metric
+                          and same_figure(_record(claim, article, o.published), o.record())), None)
+            if match is None:
+                rest.append(claim)
+                continue
+            record = _record(claim, article, match.published)
+            decision = Decision("corroborated", match.record(),
+                                f"syndicated copy of {original.feed_id}'s article: same figure")
+            self._store_decision(topic, claim, record, article, decision, match.id, now)
+        return rest
 
     def _record_claims(self, topic: TopicSettings, claims: list[Claim], article: StoredArticle,
                        previous_claims: list[StoredClaim], now: datetime) -> int:
@@ -226,6 +262,12 @@ class Pipeline:
                           article: StoredArticle, now: datetime) -> int:
         history = self.store.claims.history(topic.id, claim.metric)
         decision = decide(record, [c.record() for c in history], topic.alert)
+        return self._store_decision(topic, claim, record, article, decision,
+                                    history[-1].id if history else None, now)
+
+    def _store_decision(self, topic: TopicSettings, claim: Claim, record: FigureRecord,
+                        article: StoredArticle, decision: Decision, previous_claim_id: int | None,
+                        now: datetime) -> int:
         claim_id = self.store.claims.add(topic.id, claim, article_id=article.id,
                                          published=record.published, now=now)
         change = FigureChange(
@@ -235,7 +277,7 @@ class Pipeline:
         )
         channels = self._channels_for(topic.id)
         self.store.outbox.record_change(change, alert=decision.alert, claim_id=claim_id,
-                                        previous_claim_id=history[-1].id if history else None,
+                                        previous_claim_id=previous_claim_id,
                                         channels=channels, now=now)
         log.info("topic %s %s %s: %s", topic.id, claim.metric, decision.kind, decision.reason)
         return 1 if decision.alert else 0

@@ -59,6 +59,17 @@ class ArticleRepository:
             ))
         return self._get(article_id)
 
+    def recent_with_claims(self, topic_id: str, since: datetime) -> list[tuple[int, str, str]]:
+        """(id, feed, text) of articles with figures for a topic first seen since a time:
+        the candidates a new article may be a syndicated copy of."""
+        a, c = schema.articles, schema.claims
+        query = (select(a.c.id, a.c.feed_id, a.c.text).distinct()
+                 .select_from(a.join(c, c.c.article_id == a.c.id))
+                 .where(c.c.topic_id == topic_id, c.c.superseded.is_(False),
+                        a.c.first_seen >= to_db(since)))
+        with self._db.transaction() as conn:
+            return [(r.id, r.feed_id, r.text) for r in conn.execute(query).all()]
+
     def count(self) -> int:
         with self._db.transaction() as conn:
             return conn.execute(select(func.count()).select_from(schema.articles)).scalar_one()
