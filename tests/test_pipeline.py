@@ -125,3 +125,36 @@ def test_one_broken_feed_does_not_stop_the_others(tmp_path, feeds):
     assert report.total("new_entries") == 1
     assert states["wire"].consecutive_failures == 1 and states["good"].consecutive_failures == 0
     assert states["wire"].next_poll_at > states["wire"].last_poll_at
+
+
+WIRE_STORY = ("About 600 North Korean soldiers have been killed fighting for Russia in the Kursk "
+              "region, South Korea's intelligence service told lawmakers on Thursday, adding that "
+              "the troops had little experience of drone warfare and were used in mass assaults.")
+COPY_STORY = ("SEOUL (Wire) - About 600 North Korean soldiers have been killed fighting for Russia in "
+              "the Kursk region, South Korea's intelligence service told lawmakers on Thursday, "
+              "adding that the troops had little experience of drone warfare and were used in assaults.")
+KYIV_STORY = ("Ukraine's military intelligence said about 1,000 North Korean soldiers had been killed "
+              "in Kursk.")
+
+
+def test_a_syndicated_copy_corroborates_and_never_revives_an_old_figure(tmp_path, feeds):
+    feeds.set("/wire.xml", rss([item("w1", WIRE_STORY)]))
+    feeds.set("/kyiv.xml", rss([item("k1", KYIV_STORY, days=1)]))
+    feeds.set("/herald.xml", rss([Item("h1", "Seoul: Pyongyang's losses mount",
+                                       COPY_STORY, T0 + timedelta(days=2))]))
+    config = dprk_config(tmp_path, feed_url=feeds.url("/wire.xml"), webhook_url="http://127.0.0.1:9/x")
+    extra = "".join(f"  - id: {name}\n    url: {feeds.url(f'/{name}.xml')}\n" for name in ("kyiv", "herald"))
+    config.write_text(config.read_text().replace("topics:", extra + "topics:", 1))
+    w = make_watcher(load_settings(config, env={}), clock=lambda: T0 + timedelta(days=3))
+    try:
+        w.poll()
+        kinds = decisions(w)
+        current = w.store.claims.history("dprk-troops", "killed")[-1]
+        first_digest = w.sender.build_digest(w.store.outbox.undigested("ops", T0), T0)
+    finally:
+        w.close()
+    assert kinds == [("new", "killed", 600), ("conflict", "killed", 1000),
+                     ("corroborated", "killed", 600)]
+    assert current.value == 1000  # the late copy did not make 600 current again
+    new_600 = first_digest.changes[0]
+    assert [a.feed for a in new_600.current.articles] == ["wire", "herald"]  # two outlets

@@ -4,9 +4,12 @@ This is the only code that moves a digest from "pending" to "sent" or "dead", an
 does so only after the channel accepted it (see `watcher.storage.outbox` for why a
 crash in between causes a resend with the same id, never a loss).
 
-Retry policy: temporary failures wait 30s, 1m, 2m, … up to 6h (±20% jitter, never
-less than the server's Retry-After) and are retried forever; permanent failures go
+Retry policy: temporary failures wait the channel's `retry.first` (default 30s), then
+twice as long after each failure up to `retry.max` (default 6h), ±20% jitter, never
+less than the server's Retry-After, and are retried forever; permanent failures go
 to the dead-letter state, shown by `watcher status`, revived by `watcher digest --retry`.
+
+Time is a parameter (`now`) everywhere, so tests drive retries with their own clock.
 """
 
 from __future__ import annotations
@@ -14,23 +17,25 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from watcher.config.models import Settings
 from watcher.deliver import Deliverer
 from watcher.exceptions import DeliveryError
 from watcher.storage import OutboxDigest, Store
-from watcher.types import Digest, FigureRecord
+from watcher.storage.outbox import corroborating_articles
+from watcher.types import Digest, FigureChange, FigureRecord
 
 log = logging.getLogger("watcher.deliver")
 
-FIRST_RETRY = timedelta(seconds=30)
-MAX_RETRY = timedelta(hours=6)
+JITTER = 0.2
 
 
 @dataclass(frozen=True)
 class SendReport:
+    """The outcome of one delivery attempt, for the CLI and the logs."""
+
     channel_id: str
     digest_id: str
     changes: int
@@ -40,6 +45,8 @@ class SendReport:
 
 
 class OutboxSender:
+    """Moves digests from the outbox to their channels, one attempt per due digest."""
+
     def __init__(self, settings: Settings, store: Store,
                  make_deliverer: Callable[[object], Deliverer], rng: random.Random | None = None):
         self.store = store
@@ -80,8 +87,18 @@ class OutboxSender:
             if key not in history:
                 claims = self.store.claims.history(change.topic, change.metric)
                 history[key] = tuple(c.record() for c in claims)
+        changes = tuple(self._with_outlets(c) for c in item.changes)
         return Digest(id=item.id, channel=item.channel_id, generated_at=now,
-                      changes=item.changes, history=history)
+                      changes=changes, history=history)
+
+    def _with_outlets(self, change: FigureChange) -> FigureChange:
+        """Add the articles that repeated the figure since (other outlets, syndicated copies)."""
+        seen = {a.url for a in change.current.articles}
+        more = [a for a in corroborating_articles(self.store.db, change.id) if a.url not in seen]
+        if not more:
+            return change
+        current = replace(change.current, articles=change.current.articles + tuple(more))
+        return replace(change, current=current)
 
     def _send(self, item: OutboxDigest, now: datetime) -> SendReport:
         channel = item.channel_id
@@ -98,7 +115,8 @@ class OutboxSender:
         return SendReport(channel, item.id, len(item.changes), True)
 
     def _failed(self, item: OutboxDigest, error: DeliveryError, now: datetime) -> SendReport:
-        retry_at = now + self._backoff(item.attempts, error.retry_after) if error.retryable else None
+        retry_at = (now + self._backoff(item.channel_id, item.attempts, error.retry_after)
+                    if error.retryable else None)
         self.store.outbox.mark_failed(item.id, str(error), retry_at=retry_at)
         if retry_at:
             log.warning("channel %s: %s; retrying at %s", item.channel_id, error,
@@ -108,8 +126,11 @@ class OutboxSender:
                       "`watcher digest --retry`)", item.channel_id, error, item.id[:12])
         return SendReport(item.channel_id, item.id, len(item.changes), False, str(error), retry_at)
 
-    def _backoff(self, attempts: int, retry_after: float | None) -> timedelta:
-        delay = min(FIRST_RETRY * 2 ** attempts, MAX_RETRY) * (1 + self.rng.uniform(-0.2, 0.2))
+    def _backoff(self, channel_id: str, attempts: int, retry_after: float | None) -> timedelta:
+        """first · 2^attempts, capped at max, ±20% jitter; at least what the server asked."""
+        policy = self.channels[channel_id].retry
+        base = policy.first * 2 ** min(attempts, 32)
+        delay = min(base, policy.max) * (1 + self.rng.uniform(-JITTER, JITTER))
         if retry_after:
             delay = max(delay, timedelta(seconds=retry_after))
         return delay

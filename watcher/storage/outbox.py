@@ -169,6 +169,23 @@ class Outbox:
         )
 
 
+def corroborating_articles(db: Database, change_id: str) -> list[ArticleRef]:
+    """Articles whose claims corroborated the figure a change alerted about (syndicated
+    copies, other outlets repeating it): the outlets a digest can count."""
+    ch, later, c, a = (schema.changes, schema.changes.alias("later"), schema.claims,
+                       schema.articles)
+    query = (select(a.c.title, a.c.url, a.c.feed_id, a.c.published, a.c.first_seen)
+             .select_from(ch.join(later, later.c.previous_claim_id == ch.c.claim_id)
+                          .join(c, c.c.id == later.c.claim_id).join(a, a.c.id == c.c.article_id))
+             .where(ch.c.id == change_id, later.c.kind == "corroborated",
+                    later.c.metric == ch.c.metric, later.c.topic_id == ch.c.topic_id)
+             .order_by(later.c.created_at, later.c.claim_id))
+    with db.transaction() as conn:
+        return [ArticleRef(title=r.title, url=r.url, feed=r.feed_id,
+                           published=from_db(r.published or r.first_seen))  # type: ignore[arg-type]
+                for r in conn.execute(query).all()]
+
+
 def claim_reasons(db: Database, topic_id: str, metric: str) -> dict[int, str]:
     """claim id → the decision recorded for it ("changed: differs from 600 (…)")."""
     c = schema.changes
