@@ -187,3 +187,9 @@ def test_never_crashes_and_claims_are_always_valid(parts, lang):
         assert any(ch.isdigit() or ch.isalpha() for ch in surface)
         assert c.value > 0 and (c.value_max is None or c.value_max >= c.value)
         assert c.lang in SUPPORTED_LANGUAGES
+
+
+def test_regional_language_tags_and_unknown_languages():
+    text = "Secondo la Protezione civile, 300 persone sono state evacuate."
+    assert Extractor().extract(text, "it-CH") == Extractor().extract(text, "it")
+    assert Extractor().extract(text, "xx") == Extractor().extract(text, "it")  # guessed instead

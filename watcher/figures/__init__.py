@@ -39,7 +39,7 @@ class Extractor:
     def extract(self, text: str, lang: str | None = None, *, subject: Sequence[str] = (),
                 figures: Collection[str] | None = None) -> list[Claim]:
         """Claims in `text` in reading order; `subject`/`figures` keep only a topic's claims."""
-        lang = lang if lang in SUPPORTED_LANGUAGES else guess_language(text)
+        lang = _supported(lang) or guess_language(text)
         vocab = get_vocab(lang, self._custom.get(lang))
         found = extract_claims(text, lang, vocab, figures)
         if subject:
@@ -67,6 +67,12 @@ def _word_in(word: str, have: set[str]) -> bool:
     if len(word) < 4:
         return False
     return any(len(h) >= 4 and h[:stem] == word[:stem] for h in have)
+
+
+def _supported(lang: str | None) -> str | None:
+    """"it", "IT", "it-IT", "it_CH" → "it"; an unsupported or missing language → None."""
+    code = (lang or "").replace("_", "-").split("-")[0].lower()
+    return code if code in SUPPORTED_LANGUAGES else None
 
 
 def guess_language(text: str) -> str:

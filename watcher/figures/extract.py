@@ -39,6 +39,7 @@ _APPOSITION_BEFORE = re.compile(r"[^\W\d_][,(]\s*\Z")
 _APPOSITION_AFTER = re.compile(r"\s*[,)]|\s*\.?\s*\Z")
 _DIGITS_AHEAD = re.compile(r"\d[\d.,'’\u00a0\u202f ]*")
 _SMALL_WORD_NUMBER = 20  # "two earthquakes", "due pini": small number words need people nearby
+_BEFORE_CHARS = 30  # enough for the longest cue before a number ("im Alter von")
 _COMPARE_GAP = 2  # words between "up from an earlier estimate of" and its number
 _CONJUNCTION_COST = 3  # "41 died and [about two thousand cholera cases]": a new phrase
 
@@ -146,17 +147,16 @@ def is_count(text: str, m: NumberMention, vocab: LanguageVocab, floor: int = 0) 
     """False for years, dates, times, money, units, ages, model names and ordinals."""
     if m.value <= 0 or m.value != int(m.value) or (m.value_max is not None and m.value_max < m.value):
         return False
-    before = text[max(floor, m.start - 40):m.start]
+    before = text[max(floor, m.start - _BEFORE_CHARS):m.start]
     after = text[m.end:m.end + 40]
-    if _glued(before, after, m):
+    # cheapest and most often decisive first: a unit, a glued token, a year
+    if vocab.units_after.match(_past_partner(after, vocab)) or _glued(before, after, m):
         return False
-    if m.kind != "scaled" and _TIME.fullmatch(m.text.strip()):
+    if _is_year(m, after, vocab) or (m.kind != "scaled" and _TIME.fullmatch(m.text.strip())):
         return False
     if _APPOSITION_BEFORE.search(before) and _APPOSITION_AFTER.match(after):
         return False  # "Stella Berry, 16, was killed": an age in apposition
-    if vocab.units_after.match(_past_partner(after, vocab)) or vocab.cues_before.search(before):
-        return False
-    if _is_date(before, after, vocab) or _is_year(m, after, vocab):
+    if vocab.cues_before.search(before) or _is_date(before, after, vocab):
         return False
     return not (m.kind == "words" and m.value == 1 and not vocab.people.match(after.lstrip()))
 
