@@ -4,7 +4,13 @@
     with smtp_server(tls="starttls", cert=cert, auth=("u", "p")) as server:
     with smtp_server(tls="implicit", cert=cert) as server:  # SMTPS, port 465 style
     with smtp_server(data_reply="451 4.3.0 Try again later") as server:  # or quit_reply=…
+    with smtp_server(port=port) as server:                 # a port chosen beforehand
+    with smtp_server(hold=[3.0, 0.0]) as server:           # 1st message: 250 after 3 s
         ... server.host, server.port, server.messages (parsed EmailMessage), server.logins
+        ... server.unique_messages()   # what a receiver that drops repeated Message-IDs keeps
+
+A message is recorded when its DATA is complete, before the reply: a client killed
+while waiting for the 250 has still delivered it.
 
 `self_signed_cert(tmp_path)` writes a certificate for localhost/127.0.0.1 and its key;
 a client trusts it by pointing `SSL_CERT_FILE` at `cert.cert_file`.
@@ -14,11 +20,12 @@ This module owns the test server only; it never listens on anything but loopback
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import policy
@@ -86,14 +93,27 @@ class SmtpServer:
     logins: list[str] = field(default_factory=list)
     failed_logins: list[str] = field(default_factory=list)
 
+    def unique_messages(self) -> list[EmailMessage]:
+        """The first message per Message-ID, as a deduplicating mail store keeps them."""
+        seen: set[str] = set()
+        kept = []
+        for message in list(self.messages):
+            msg_id = str(message["Message-ID"])
+            if msg_id not in seen:
+                seen.add(msg_id)
+                kept.append(message)
+        return kept
+
 
 class _Handler:
     def __init__(self, server: SmtpServer, data_reply: str | None,
-                 credentials: tuple[str, str] | None, quit_reply: str | None):
+                 credentials: tuple[str, str] | None, quit_reply: str | None,
+                 hold: Sequence[float] = ()):
         self.server = server
         self.data_reply = data_reply
         self.credentials = credentials
         self.quit_reply = quit_reply
+        self.hold = list(hold)
 
     async def handle_QUIT(self, smtp: SMTPProtocol, session: Session,
                           envelope: Envelope) -> str:
@@ -117,6 +137,9 @@ class _Handler:
         assert isinstance(message, EmailMessage)
         self.server.envelopes.append(envelope)
         self.server.messages.append(message)
+        if self.hold:
+            delay = self.hold[min(len(self.server.messages), len(self.hold)) - 1]
+            await asyncio.sleep(delay)
         return "250 OK queued"
 
     def authenticate(self, smtp: SMTPProtocol, session: Session, envelope: Envelope,
@@ -140,18 +163,20 @@ def free_port() -> int:
 @contextmanager
 def smtp_server(*, tls: Literal["starttls", "implicit"] | None = None,
                 cert: TlsCert | None = None, auth: tuple[str, str] | None = None,
-                data_reply: str | None = None,
-                quit_reply: str | None = None) -> Iterator[SmtpServer]:
+                data_reply: str | None = None, quit_reply: str | None = None,
+                port: int | None = None, hold: Sequence[float] = ()) -> Iterator[SmtpServer]:
     """Run an SMTP server on 127.0.0.1 for the duration of the block.
 
     `auth` = (user, password) offers AUTH LOGIN/PLAIN and refuses mail without it;
     `data_reply` (e.g. "451 4.3.0 Try again later") answers DATA with that instead of 250;
     `quit_reply` (e.g. "421 4.3.2 Shutting down") answers QUIT with that instead of 221.
+    `port` listens there instead of a fresh ephemeral port; `hold` delays the 250 after
+    the n-th message by hold[n] seconds (the last value repeats).
     """
     if tls and cert is None:
         raise ValueError("tls needs cert=self_signed_cert(tmp_path)")
-    server = SmtpServer(host=LOOPBACK, port=free_port())
-    handler = _Handler(server, data_reply, auth, quit_reply)
+    server = SmtpServer(host=LOOPBACK, port=port or free_port())
+    handler = _Handler(server, data_reply, auth, quit_reply, hold)
     kwargs: dict[str, Any] = {"server_hostname": "localhost", "ready_timeout": 5.0}
     if tls == "starttls":
         assert cert is not None

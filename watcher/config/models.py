@@ -7,6 +7,7 @@ human messages is `watcher.config.loader`'s job.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from datetime import timedelta
 from collections.abc import Callable, Mapping
@@ -125,10 +126,25 @@ class SmtpSettings(_Section):
     timeout: Duration = timedelta(seconds=30)
 
 
+class RetrySettings(_Section):
+    """How long a channel waits before retrying a temporary failure: `first`, doubling
+    after each failed attempt up to `max` (±20% jitter; never less than Retry-After)."""
+
+    first: Duration = timedelta(seconds=30)
+    max: Duration = timedelta(hours=6)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RetrySettings:
+        if self.first <= timedelta(0) or self.max < self.first:
+            raise ValueError("retry.first must be positive and retry.max at least retry.first")
+        return self
+
+
 class _ChannelBase(_Section):
     id: Identifier
     schedule: str = "immediate"  # "immediate" or a 5-field cron expression
     topics: list[str] | None = None  # None: every topic
+    retry: RetrySettings = RetrySettings()
 
 
 class EmailChannel(_ChannelBase):
@@ -145,10 +161,35 @@ class WebhookChannel(_ChannelBase):
     url: str
     secret: SecretStr | None = None
     timeout: Duration = timedelta(seconds=15)
-    format: Literal["json"] = "json"
+    format: Literal["json", "slack", "discord"] = "json"
 
 
-Channel = Annotated[Union[EmailChannel, WebhookChannel], Field(discriminator="type")]
+def apprise_installed() -> bool:
+    """Whether the optional `apprise` package can be imported (without importing it)."""
+    try:
+        return importlib.util.find_spec("apprise") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class AppriseChannel(_ChannelBase):
+    """Notifications through Apprise (https://github.com/caronc/apprise): one plain-text
+    digest to every URL (slack://, discord://, tgram://, mailto://, json://, …)."""
+
+    type: Literal["apprise"]
+    urls: list[SecretStr] = Field(min_length=1)  # URLs carry tokens: secrets, never logged
+
+    @field_validator("type")
+    @classmethod
+    def _installed(cls, value: str) -> str:
+        if not apprise_installed():
+            raise ValueError("the apprise channel type needs the apprise package, which is "
+                             "not installed; run: pip install 'watcher[apprise]'")
+        return value
+
+
+Channel = Annotated[Union[EmailChannel, WebhookChannel, AppriseChannel],
+                    Field(discriminator="type")]
 
 
 class Settings(_Section):

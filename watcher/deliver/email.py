@@ -29,6 +29,7 @@ from pathlib import Path
 import css_inline
 
 from watcher.config.models import EmailChannel, SmtpSettings
+from watcher.deliver.redact import register_secrets
 from watcher.exceptions import ConfigError, DeliveryError
 from watcher.pipeline.digest import RenderedDigest, clean_line, render_digest
 from watcher.types import Digest
@@ -49,6 +50,8 @@ class EmailDeliverer:
         self.channel = channel
         self.channel_id = channel.id
         self._templates = templates
+        password = channel.smtp.password
+        register_secrets([password.get_secret_value() if password else None])
 
     def send(self, digest: Digest) -> None:
         try:

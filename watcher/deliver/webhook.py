@@ -1,8 +1,9 @@
 """The webhook channel: one digest → one signed JSON POST.
 
-This module owns the request (body = `json.dumps(digest.to_json())`, the SPEC's webhook
-JSON; Standard Webhooks headers `webhook-id`, `webhook-timestamp`, `webhook-signature`)
-and the reading of the answer: 2xx is delivered; 5xx, 408, 429, timeouts and connection
+This module owns the request (body = the SPEC's webhook JSON, or with `format: slack`
+or `format: discord` the chat message built by `watcher.deliver.chat`; Standard Webhooks
+headers `webhook-id`, `webhook-timestamp`, `webhook-signature` in every format) and the
+reading of the answer: 2xx is delivered; 5xx, 408, 429, timeouts and connection
 errors are retryable (honouring `Retry-After`, in seconds or as an HTTP date); every
 other answer, redirects included, is permanent. Redirects are never followed: the
 signed body must go only where the config says.
@@ -14,7 +15,7 @@ libraries expect); any other secret is used as its UTF-8 bytes. Without a secret
 signature header is sent.
 
 It does not schedule, batch or retry (`watcher.deliver.outbox`). Error messages name the
-channel and its URL with userinfo and query values redacted: they end up in logs.
+channel and its URL redacted (`watcher.deliver.redact`): they end up in logs.
 """
 
 from __future__ import annotations
@@ -25,17 +26,17 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from datetime import timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
 from watcher import __version__
 from watcher.config.models import WebhookChannel
+from watcher.deliver.chat import discord_body, slack_body
+from watcher.deliver.redact import redact_url, register_secrets, url_secrets
 from watcher.exceptions import ConfigError, DeliveryError
 from watcher.types import Digest
 
@@ -44,9 +45,6 @@ log = logging.getLogger("watcher.deliver.webhook")
 SECRET_PREFIX = "whsec_"
 USER_AGENT = f"watcher/{__version__} (+https://github.com/watcher-news/watcher)"
 _RETRYABLE_4XX = {408, 425, 429}
-_REDACTED = "REDACTED"
-# A path segment that looks like a credential: long, mixing letters and digits.
-_TOKEN_LIKE = re.compile(r"^(?=[^/]*\d)(?=[^/]*[A-Za-z])[A-Za-z0-9_-]{24,}$")
 
 
 class WebhookDeliverer:
@@ -58,11 +56,13 @@ class WebhookDeliverer:
         self.channel_id = channel.id
         self._clock = clock  # unix seconds: the signature's timestamp and Retry-After dates
         self._session = session or requests.Session()
+        secret = channel.secret.get_secret_value() if channel.secret else None
+        register_secrets([secret, *url_secrets(channel.url)])
         self._key = None if channel.secret is None else _channel_key(channel)
         self._where = f"webhook channel {channel.id!r} ({redact_url(channel.url)})"
 
     def send(self, digest: Digest) -> None:
-        body = json.dumps(digest.to_json())
+        body = json.dumps(webhook_body(self.channel.format, digest))
         headers = self.headers(digest.id, int(self._clock()), body)
         response = self._post(body, headers)
         with response:
@@ -115,6 +115,15 @@ class WebhookDeliverer:
                             "receiver's logs", retryable=False)
 
 
+def webhook_body(format: str, digest: Digest) -> dict:
+    """The JSON document for the channel's `format`: json (the SPEC's digest), slack, discord."""
+    if format == "slack":
+        return slack_body(digest)
+    if format == "discord":
+        return discord_body(digest)
+    return digest.to_json()
+
+
 # --- signing ------------------------------------------------------------------------------
 
 
@@ -159,17 +168,6 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if moment.tzinfo is None:  # "-0000" dates: RFC 9110 says they are UTC
         moment = moment.replace(tzinfo=timezone.utc)
     return max(0.0, moment.timestamp() - now)
-
-
-def redact_url(url: str) -> str:
-    """The URL without credentials: userinfo dropped, query values and token-like path
-    segments (Slack's and Discord's hooks carry their secret in the path) replaced."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    path = "/".join(_REDACTED if _TOKEN_LIKE.match(seg) else seg for seg in parts.path.split("/"))
-    query = urlencode([(k, _REDACTED) for k, _ in parse_qsl(parts.query, keep_blank_values=True)],
-                      safe=_REDACTED)
-    return urlunsplit((parts.scheme, host, path, query, ""))
 
 
 def _reason(e: requests.RequestException) -> str:
