@@ -12,7 +12,7 @@ compares its claims with the gold claims:
 Gold files: JSON lines (figures-dev.jsonl) or YAML (tests/data/extract_cases.yaml: a list
 of the same objects). `--in-process` calls `run_batch` directly instead of the CLI.
 
-    python scripts/eval_extraction.py [--gold PATH] [--json] [--in-process] [--show-errors]
+    python scripts/eval_extraction.py [--gold PATH] [--section NAME] [--json] [--in-process] [--show-errors]
 """
 
 from __future__ import annotations
@@ -34,12 +34,13 @@ SOURCE_THRESHOLD = 80
 VALUE_TOLERANCE = 0.005
 
 
-def load_gold(path: Path) -> list[dict[str, Any]]:
+def load_gold(path: Path, section: str = "cases") -> list[dict[str, Any]]:
+    """Cases from JSON lines, or from a YAML list / mapping of named lists (`section`)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix in (".yaml", ".yml"):
         import yaml
         data = yaml.safe_load(text)
-        return list(data["cases"] if isinstance(data, dict) else data)
+        return list(data[section] if isinstance(data, dict) else data)
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
@@ -206,6 +207,7 @@ def table(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gold", type=Path, default=DEFAULT_GOLD, help="gold cases (.jsonl or .yaml)")
+    ap.add_argument("--section", default="cases", help="which list of a YAML gold file (cases, blind)")
     ap.add_argument("--json", action="store_true", help="print scores as JSON")
     ap.add_argument("--in-process", action="store_true", help="call run_batch instead of the CLI")
     ap.add_argument("--show-errors", action="store_true", help="list every miss, extra and mismatch")
@@ -213,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.gold.exists():
         print(f"eval: gold set {args.gold} not found; pass --gold PATH", file=sys.stderr)
         return 2
-    cases = load_gold(args.gold)
+    cases = load_gold(args.gold, args.section)
     found = predict(cases, args.in_process)
     result = evaluate(cases, found)
     print(json.dumps(result, indent=2) if args.json else table(result))

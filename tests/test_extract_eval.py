@@ -20,14 +20,15 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 BASELINE = json.loads((ROOT / "tests" / "eval_baseline.json").read_text(encoding="utf-8"))
 
 
-def scores(gold: Path) -> dict:
+def scores(gold: Path, section: str) -> dict:
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "eval_extraction.py"), "--json",
-                           "--gold", str(gold)], capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
+                           "--gold", str(gold), "--section", section],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 
 
-@pytest.mark.parametrize("name", ["dev", "heldout"])
+@pytest.mark.parametrize("name", ["dev", "heldout", "blind"])
 def test_extraction_scores_stay_above_their_floors(name):
     floors = BASELINE[name]
     gold = (ROOT / floors["gold"]).resolve()
@@ -35,7 +36,7 @@ def test_extraction_scores_stay_above_their_floors(name):
         if name == "dev" and not SHARED.exists():
             pytest.skip("shared dev set not available")
         pytest.fail(f"gold set {gold} missing")
-    result = scores(gold)
+    result = scores(gold, floors.get("section", "cases"))
     below = {k: round(result["overall"][k], 3) for k, floor in floors["overall"].items()
              if result["overall"][k] < floor}
     assert not below, f"{name}: below the floor in tests/eval_baseline.json: {below}"
