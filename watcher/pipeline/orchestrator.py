@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from watcher.baselines import Baseline
@@ -149,6 +149,8 @@ class Pipeline:
         if parsed.warning:
             log.info("feed %s: readable despite a problem: %s", feed.id, parsed.warning)
         report.entries = len(parsed.entries)
+        if feed.lang:  # the user's word beats the feed's declaration (often a wrong "en")
+            return tuple(replace(e, lang=feed.lang) for e in parsed.entries)
         return parsed.entries
 
     def _finish(self, f: _FetchedFeed, now: datetime,
