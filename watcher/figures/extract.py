@@ -174,8 +174,8 @@ def _glued(before: str, after: str, m: NumberMention) -> bool:
     """Su-34, COVID-19, 155mm, 2.ª, 47-year-old, 14°, 2024-10-24: parts of other tokens."""
     if m.kind == "words":
         return bool(after) and after[0] in "-‐‑" and len(after) > 1 and after[1].isalpha()
-    if m.kind == "range":
-        return bool(_GLUED_AFTER.match(after))
+    if m.kind == "range" and not m.text[:1].isdigit():
+        return bool(_GLUED_AFTER.match(after))  # "tra 150 e 200": the opener is a word
     return bool(_GLUED_BEFORE.search(before) or _GLUED_AFTER.match(after))
 
 
