@@ -132,7 +132,10 @@ def _ends_phrase(tok: str, kept: list[str], nxt: list[str], vocab: LanguageVocab
     if tok in _PUNCT_STOP or _is_number(tok) or len(kept) >= _MAX_WORDS:
         return True
     after_link = bool(kept) and vocab.raw_links.fullmatch(kept[-1]) is not None
-    if kept and vocab.source_stop.fullmatch(tok) and not after_link:
+    # "Ministry of Youth and Sports": a conjunction between two capitalised words is inside a name
+    in_name = bool(kept and nxt) and kept[-1][:1].isupper() and nxt[0][:1].isupper() \
+        and vocab.conjunctions.fullmatch(tok) is not None
+    if kept and vocab.source_stop.fullmatch(tok) and not (after_link or in_name):
         return True
     if vocab.capitalized_nouns and kept and tok[:1].islower() and not after_link:
         # German: a lowercase word ends a name unless it is an adjective before a noun.

@@ -37,6 +37,7 @@ _GLUED_BEFORE = re.compile(r"(?:[^\W\d_]|\d)[-‐‑/]?\Z|[^\W\d_][-‐‑]\Z|[-
 _GLUED_AFTER = re.compile(r"\A(?:[^\W_]|[-‐‑/][^\W_]|[°ºª%:]|\.[\dªº])")
 _APPOSITION_BEFORE = re.compile(r"[^\W\d_][,(]\s*\Z")
 _APPOSITION_AFTER = re.compile(r"\s*[,)]|\s*\.?\s*\Z")
+_ONE_WORD = re.compile(r"\s*[^\W\d_][\w'’-]*(?=\s)")
 _DIGITS_AHEAD = re.compile(r"\d[\d.,'’\u00a0\u202f ]*")
 _SMALL_WORD_NUMBER = 20  # "two earthquakes", "due pini": small number words need people nearby
 _BEFORE_CHARS = 30  # enough for the longest cue before a number ("im Alter von")
@@ -150,7 +151,7 @@ def is_count(text: str, m: NumberMention, vocab: LanguageVocab, floor: int = 0) 
     before = text[max(floor, m.start - _BEFORE_CHARS):m.start]
     after = text[m.end:m.end + 40]
     # cheapest and most often decisive first: a unit, a glued token, a year
-    if vocab.units_after.match(_past_partner(after, vocab)) or _glued(before, after, m):
+    if _unit_follows(after, vocab) or _glued(before, after, m):
         return False
     if _is_year(m, after, vocab) or (m.kind != "scaled" and _TIME.fullmatch(m.text.strip())):
         return False
@@ -159,6 +160,16 @@ def is_count(text: str, m: NumberMention, vocab: LanguageVocab, floor: int = 0) 
     if vocab.cues_before.search(before) or _is_date(before, after, vocab):
         return False
     return not (m.kind == "words" and m.value == 1 and not vocab.people.match(after.lstrip()))
+
+
+def _unit_follows(after: str, vocab: LanguageVocab) -> bool:
+    """A unit or counted thing right after the number, or after one more word
+    ("35 European nations", "12 scuole danneggiate"), or after a joined number ("18 e 21 anni")."""
+    rest = _past_partner(after, vocab)
+    if vocab.units_after.match(rest):
+        return True
+    skip = _ONE_WORD.match(rest)
+    return skip is not None and vocab.units_after.match(rest, skip.end()) is not None
 
 
 def _past_partner(after: str, vocab: LanguageVocab) -> str:
