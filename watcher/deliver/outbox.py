@@ -81,6 +81,8 @@ class OutboxSender:
         return items + ([waiting] if waiting else [])
 
     def build_digest(self, item: OutboxDigest, now: datetime) -> Digest:
+        """The digest to send: dated when it was gathered (not `now`), so that every
+        retry sends the same body under the same id."""
         history: dict[tuple[str, str], tuple[FigureRecord, ...]] = {}
         for change in item.changes:
             key = (change.topic, change.metric)
@@ -88,7 +90,7 @@ class OutboxSender:
                 claims = self.store.claims.history(change.topic, change.metric)
                 history[key] = tuple(c.record() for c in claims)
         changes = tuple(self._with_outlets(c) for c in item.changes)
-        return Digest(id=item.id, channel=item.channel_id, generated_at=now,
+        return Digest(id=item.id, channel=item.channel_id, generated_at=item.created_at,
                       changes=changes, history=history)
 
     def _with_outlets(self, change: FigureChange) -> FigureChange:
@@ -118,12 +120,11 @@ class OutboxSender:
         retry_at = (now + self._backoff(item.channel_id, item.attempts, error.retry_after)
                     if error.retryable else None)
         self.store.outbox.mark_failed(item.id, str(error), retry_at=retry_at)
-        if retry_at:
-            log.warning("channel %s: %s; retrying at %s", item.channel_id, error,
-                        retry_at.strftime("%Y-%m-%d %H:%M:%S"))
+        if retry_at:  # the error names the channel already
+            log.warning("%s; retrying at %s UTC", error, retry_at.strftime("%Y-%m-%d %H:%M:%S"))
         else:
-            log.error("channel %s: %s; giving up on digest %s (see `watcher status`, "
-                      "`watcher digest --retry`)", item.channel_id, error, item.id[:12])
+            log.error("%s; giving up on digest %s (see `watcher status`, "
+                      "`watcher digest --retry`)", error, item.id[:12])
         return SendReport(item.channel_id, item.id, len(item.changes), False, str(error), retry_at)
 
     def _backoff(self, channel_id: str, attempts: int, retry_after: float | None) -> timedelta:
