@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from bisect import bisect_left
 from dataclasses import dataclass, replace
 
 from watcher.figures.attribution import find_source
@@ -40,6 +41,7 @@ _APPOSITION_AFTER = re.compile(r"\s*[,)]|\s*\.?\s*\Z")
 _ONE_WORD = re.compile(r"\s*[^\W\d_][\w'’-]*(?=\s)")
 _DIGITS_AHEAD = re.compile(r"\d[\d.,'’\u00a0\u202f ]*")
 _SMALL_WORD_NUMBER = 20  # "two earthquakes", "due pini": small number words need people nearby
+_REACH_CHARS = 200  # a metric word farther than this from a number cannot be its metric
 _BEFORE_CHARS = 30  # enough for the longest cue before a number ("im Alter von")
 _COMPARE_GAP = 2  # words between "up from an earlier estimate of" and its number
 _CONJUNCTION_COST = 3  # "41 died and [about two thousand cholera cases]": a new phrase
@@ -71,17 +73,28 @@ class _Context:
 def extract_claims(text: str, lang: str, vocab: LanguageVocab,
                    figures: Collection[str] | None = None) -> list[tuple[Claim, Sentence]]:
     """Every claim in `text`, each with the sentence it came from."""
+    hits = [_Hit(a, b, trig) for a, b, trig in vocab.triggers.finditer(text, 0, len(text))]
+    if not hits:
+        return []  # no metric word anywhere: the cheap common case
     mentions = find_numbers(text, lang)
     if not mentions:
         return []
     merged = merge_ranges(text, mentions, vocab)
-    countable = [m for m in merged if is_count(text, m, vocab)]
+    starts = [h.start for h in hits]
+    countable = [m for m in merged if _near_hit(starts, m) and is_count(text, m, vocab)]
     out: list[tuple[Claim, Sentence]] = []
     for sentence, group in _by_sentence(text, countable, vocab):
-        out += [(c, sentence) for c in _sentence_claims(text, sentence, group, merged, lang, vocab)]
+        inside = hits[bisect_left(starts, sentence.start):bisect_left(starts, sentence.end)]
+        out += [(c, sentence) for c in _sentence_claims(text, sentence, group, merged, inside, lang, vocab)]
     if figures is not None:
         out = [(c, s) for c, s in out if c.metric in figures]
     return out
+
+
+def _near_hit(starts: list[int], m: NumberMention) -> bool:
+    """A metric word within reach of the number (checked before anything costlier)."""
+    i = bisect_left(starts, m.start - _REACH_CHARS)
+    return i < len(starts) and starts[i] <= m.end + _REACH_CHARS
 
 
 def _by_sentence(text: str, mentions: list[NumberMention],
@@ -97,10 +110,11 @@ def _by_sentence(text: str, mentions: list[NumberMention],
 
 
 def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMention],
-                     every: list[NumberMention], lang: str, vocab: LanguageVocab) -> list[Claim]:
-    hits = [_Hit(a, b, trig) for a, b, trig in vocab.triggers.finditer(text, sentence.start, sentence.end)]
+                     every: list[NumberMention], hits: list[_Hit], lang: str,
+                     vocab: LanguageVocab) -> list[Claim]:
+    hits = [h for h in hits if h.end <= sentence.end]
     if not hits:
-        return []  # no metric word: nothing here is a figure (the cheap common case)
+        return []  # no metric word in this sentence
     inside = [m for m in every if sentence.start <= m.start < sentence.end]
     walls = [m for m in inside if not _glued(text[max(0, m.start - 40):m.start], text[m.end:m.end + 40], m)]
     ctx = _Context(text, sentence, vocab, hits, WordIndex(text, sentence.start, sentence.end),
