@@ -64,7 +64,7 @@ def _case_params():
             yield pytest.param(lang, case["text"], case["numbers"], id=case_id)
 
 
-@pytest.mark.parametrize(("lang", "text", "expected"), _case_params())
+@pytest.mark.parametrize(("lang", "text", "expected"), list(_case_params()))
 def test_hand_written_cases(lang: str, text: str, expected: list) -> None:
     found = find_numbers(text, lang)
     assert len(found) == len(expected) and all(map(_matches, expected, found)), (
