@@ -60,6 +60,10 @@ class FetchSettings(_Section):
     timeout: Duration = timedelta(seconds=30)
     max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     user_agent: str = "watcher/0.1 (+https://github.com/watcher-news/watcher)"
+    concurrency: int = Field(default=8, ge=1, le=64)  # feeds fetched at the same time
+    per_host_concurrency: int = Field(default=1, ge=1, le=16)  # requests at once to one site
+    host_spacing: Duration = timedelta(seconds=1)  # least time between requests to one site
+    allow_private_networks: bool = False  # article pages (full_text) on private addresses
 
 
 class FeedSettings(_Section):
@@ -69,6 +73,16 @@ class FeedSettings(_Section):
     lang: str | None = None  # language of the feed's articles; guessed when absent
     interval: Duration = timedelta(minutes=15)
     full_text: bool = False
+    adaptive: bool = False  # poll at the feed's own publishing rhythm, within the bounds below
+    min_interval: Duration = timedelta(minutes=5)
+    max_interval: Duration = timedelta(hours=6)
+    stale_after: Duration | None = None  # None: 10× the feed's median gap between entries
+
+    @model_validator(mode="after")
+    def _bounds(self) -> FeedSettings:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval must not be longer than max_interval")
+        return self
 
     @field_validator("url")
     @classmethod
