@@ -1,7 +1,8 @@
 """The delivery channels, as a small registry keyed by the channel's `type`.
 
-This package owns *how* a digest leaves watcher: `email` (SMTP, text + HTML) and
-`webhook` (signed JSON POST). Each deliverer takes its validated channel settings and
+This package owns *how* a digest leaves watcher: `email` (SMTP, text + HTML),
+`webhook` (signed JSON POST: watcher's JSON, Slack or Discord) and, when the optional
+Apprise package is installed, `apprise` (100+ notification services). Each deliverer takes its validated channel settings and
 sends one `Digest`, raising `DeliveryError` with `retryable` set when it fails.
 
 It does not decide *when* to send, batch changes, retry or remember what was sent:
@@ -16,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from watcher.config.models import EmailChannel, WebhookChannel
+from watcher.config.models import AppriseChannel, EmailChannel, WebhookChannel
+from watcher.deliver.apprise_channel import AppriseDeliverer
 from watcher.deliver.email import EmailDeliverer
 from watcher.deliver.webhook import WebhookDeliverer
 from watcher.exceptions import ConfigError
@@ -50,7 +52,14 @@ CHANNEL_TYPES: dict[str, ChannelType] = {
     "webhook": ChannelType(
         settings=WebhookChannel,
         factory=WebhookDeliverer,
-        description="JSON POST of each digest, signed with Standard Webhooks HMAC-SHA256",
+        description="JSON POST of each digest (format: json, slack or discord), signed with "
+                    "Standard Webhooks HMAC-SHA256",
+    ),
+    "apprise": ChannelType(
+        settings=AppriseChannel,
+        factory=AppriseDeliverer,
+        description="plain-text notification to Apprise URLs (Telegram, Slack, ntfy, …); "
+                    "needs pip install 'watcher[apprise]'",
     ),
 }
 
@@ -60,7 +69,7 @@ def channel_types_help() -> str:
     return "\n".join(f"{name}: {kind.description}" for name, kind in CHANNEL_TYPES.items())
 
 
-def make_deliverer(channel: EmailChannel | WebhookChannel) -> Deliverer:
+def make_deliverer(channel: EmailChannel | WebhookChannel | AppriseChannel) -> Deliverer:
     """The deliverer for a validated channel section."""
     kind = CHANNEL_TYPES.get(channel.type)
     if kind is None:
@@ -70,5 +79,5 @@ def make_deliverer(channel: EmailChannel | WebhookChannel) -> Deliverer:
     return kind.factory(channel)
 
 
-__all__ = ["CHANNEL_TYPES", "ChannelType", "Deliverer", "EmailDeliverer", "WebhookDeliverer",
-           "channel_types_help", "make_deliverer"]
+__all__ = ["CHANNEL_TYPES", "AppriseDeliverer", "ChannelType", "Deliverer", "EmailDeliverer",
+           "WebhookDeliverer", "channel_types_help", "make_deliverer"]
