@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 from bisect import bisect_left
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from watcher.figures.attribution import find_source
 from watcher.figures.numbers import NumberMention, find_numbers
@@ -357,6 +357,3 @@ def _needs_met(ctx: _Context, trig: Trigger, mention: NumberMention, clause: tup
     after = ctx.text[mention.end:min(clause[1], mention.end + 80)]
     return any(pattern.fullmatch(w) for w in words(after)[:_PEOPLE_WINDOW])
 
-
-def with_source(claim: Claim, source: str | None) -> Claim:
-    return replace(claim, source=source)

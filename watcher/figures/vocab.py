@@ -22,7 +22,6 @@ from typing import Any
 
 import yaml
 
-from watcher.types import BUILTIN_METRICS
 
 _APOSTROPHES = "['’ʼ‘]"
 _FLAGS = re.IGNORECASE
@@ -291,6 +290,3 @@ def get_vocab(lang: str, extra_terms: Mapping[str, Sequence[str]] | None = None)
     key = tuple(sorted((m, tuple(t)) for m, t in (extra_terms or {}).items()))
     return _cached(lang, key)
 
-
-def known_metric(metric: str, custom: Iterable[str] = ()) -> bool:
-    return metric in BUILTIN_METRICS or metric in set(custom)
