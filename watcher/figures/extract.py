@@ -11,8 +11,8 @@ comes from `data/<lang>.yaml` through `vocab.py`.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 from bisect import bisect_left
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from watcher.figures.attribution import find_source

@@ -22,7 +22,6 @@ from typing import Any
 
 import yaml
 
-
 _APOSTROPHES = "['’ʼ‘]"
 _FLAGS = re.IGNORECASE
 
