@@ -1,4 +1,5 @@
-"""Storage on a real SQLite file: schema versions, the outbox's once-only guarantees."""
+"""Storage on a real SQLite file and a real PostgreSQL server (when `WATCHER_TEST_POSTGRES_URL`
+is set, see tests/support/databases.py): schema versions, the outbox's once-only guarantees."""
 
 from __future__ import annotations
 
@@ -7,16 +8,24 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
+from tests.support.databases import BACKENDS, database_url
 from watcher.exceptions import StorageError
 from watcher.storage import Store
+from watcher.storage.schema import SCHEMA_VERSION
 from watcher.types import Claim, FigureChange, FigureRecord
 
 NOW = datetime(2025, 10, 24, 12, tzinfo=timezone.utc)
 
 
+@pytest.fixture(params=BACKENDS)
+def url(request, tmp_path):
+    with database_url(request.param, tmp_path) as empty:
+        yield empty
+
+
 @pytest.fixture
-def store(tmp_path):
-    with Store(f"sqlite:///{tmp_path / 'w.db'}") as s:
+def store(url):
+    with Store(url) as s:
         yield s
 
 
@@ -30,18 +39,16 @@ def _change(store: Store, change_id: str, value: float, channels=("desk", "ops")
                                    channels=list(channels), now=NOW)
 
 
-def test_reopening_a_database_keeps_its_data_and_version(tmp_path):
-    url = f"sqlite:///{tmp_path / 'w.db'}"
+def test_reopening_a_database_keeps_its_data_and_version(url):
     with Store(url) as s:
         _change(s, "c1", 600)
     with Store(url) as s:
         assert [c.value for c in s.claims.history("dprk", "killed")] == [600]
         with s.transaction() as conn:
-            assert conn.execute(text("SELECT value FROM meta")).scalar() == "1"
+            assert conn.execute(text("SELECT value FROM meta")).scalar() == str(SCHEMA_VERSION)
 
 
-def test_a_database_from_a_newer_watcher_is_refused_with_advice(tmp_path):
-    url = f"sqlite:///{tmp_path / 'w.db'}"
+def test_a_database_from_a_newer_watcher_is_refused_with_advice(url):
     with Store(url) as s, s.transaction() as conn:
         conn.execute(text("UPDATE meta SET value = '99' WHERE key = 'schema_version'"))
     with pytest.raises(StorageError, match="newer than this watcher"):
@@ -77,8 +84,7 @@ def test_a_digest_keeps_its_id_and_content_across_retries(store):
     assert second and second != digest_id
 
 
-def test_a_digest_not_marked_sent_is_due_again_after_a_crash(tmp_path):
-    url = f"sqlite:///{tmp_path / 'w.db'}"
+def test_a_digest_not_marked_sent_is_due_again_after_a_crash(url):
     with Store(url) as s:
         _change(s, "c1", 600)
         digest_id = s.outbox.batch("desk", NOW)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, event, insert, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.engine.url import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine.url import URL, make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from watcher.exceptions import StorageError
 from watcher.storage import schema
@@ -52,7 +52,11 @@ class Database:
         self.url = url
         self.engine = _make_engine(url)
         self._local = threading.local()
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.engine.dispose()  # a refused database leaves no connection open
+            raise
 
     def close(self) -> None:
         self.engine.dispose()
@@ -72,7 +76,17 @@ class Database:
                 finally:
                     self._local.conn = None
         except SQLAlchemyError as e:
-            raise StorageError(f"database {self.display_url}: {_first_line(e)}") from e
+            raise StorageError(f"database {self.display_url}: {_first_line(e)}{self._hint(e)}") from e
+
+    @property
+    def backend(self) -> str:
+        """'sqlite' or 'postgresql'."""
+        return self.engine.dialect.name
+
+    def _hint(self, error: SQLAlchemyError) -> str:
+        if self.backend == "sqlite" or not isinstance(error, OperationalError):
+            return ""
+        return " (is the server running, and are the URL's host, port, user, password and database right?)"
 
     @property
     def display_url(self) -> str:
@@ -105,13 +119,26 @@ def _make_engine(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as e:
         raise StorageError(f"database URL {url!r} is not a SQLAlchemy URL (e.g. sqlite:///data/watcher.db)") from e
+    if parsed.drivername == "postgresql":  # the driver `pip install watcher[postgres]` brings
+        parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return _server_engine(parsed)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _server_engine(parsed: URL) -> Engine:
+    """A client/server database (PostgreSQL): its driver must be installed."""
+    try:
+        return create_engine(parsed, pool_pre_ping=True)
+    except ImportError as e:
+        shown = parsed.render_as_string(hide_password=True)
+        hint = ("run: pip install 'watcher[postgres]'" if parsed.get_backend_name() == "postgresql"
+                else f"install the {parsed.get_driver_name()} driver")
+        raise StorageError(f"database {shown}: its driver is not installed ({e.name}); {hint}") from e
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
