@@ -17,7 +17,7 @@ from watcher.figures.vocab import LanguageVocab
 _TOKEN = re.compile(r"\w+(?:[-'’ʼ.]\w+)*['’ʼ]?|[^\w\s]")
 _PUNCT_STOP = frozenset(",.;:!?()[]«»\"“”„–—|/-‘’‚‛'")
 _MAX_WORDS = 8
-_SKIPPABLE = 3  # stop words allowed between a subject and its verb
+_SKIPPABLE = 4  # stop words allowed between a subject and its verb
 _POSTPOSED_TAIL = 4  # "told lawmakers on Wednesday" still closes the sentence
 _NEXT_BREAK = re.compile(r"[,.;:!?]")
 
@@ -79,6 +79,8 @@ def _verb_candidate(text: str, m: re.Match[str], sentence: tuple[int, int],
     if not phrase and vocab.verb_final_clauses:
         # Verb-final clauses ("während Moskau die Verluste … schätzt"): the subject opens it.
         phrase = noun_phrase_after(text, floor, m.start(), vocab)
+        if phrase and next(iter(vocab.triggers.finditer(phrase, 0, len(phrase))), None):
+            phrase = None  # "Drei Tote sind bestätigt": the figure itself, not a source
     if not phrase:
         return None
     rank = _POSTPOSED if _closes_sentence(text, m.end(), e) else _PREPOSED
@@ -102,6 +104,10 @@ def noun_phrase_after(text: str, pos: int, end: int, vocab: LanguageVocab) -> st
     chunk = text[pos:end].lstrip()
     chunk = vocab.source_strip.sub("", chunk)
     tokens = _TOKEN.findall(chunk)
+    while tokens and vocab.source_skip.fullmatch(tokens[0]):  # "во вторник министерство"
+        tokens = tokens[1:]
+        if tokens:
+            tokens[0] = vocab.source_strip.sub("", tokens[0] + " ").strip() or tokens[0]
     kept: list[str] = []
     for i, tok in enumerate(tokens):
         if _ends_phrase(tok, kept, tokens[i + 1:i + 2], vocab):
@@ -116,6 +122,8 @@ def noun_phrase_before(text: str, pos: int, floor: int, vocab: LanguageVocab) ->
     kept: list[str] = []
     skipped = 0
     for tok in reversed(tokens):
+        if _is_number(tok) and kept:
+            return None  # "das rund 10.000 Einwohner zählt": a counted noun, not a subject
         if tok in _PUNCT_STOP or _is_number(tok) or len(kept) >= _MAX_WORDS:
             break
         if not kept and skipped < _SKIPPABLE and vocab.source_skip.fullmatch(tok):
@@ -155,7 +163,7 @@ def _finish(tokens: list[str], vocab: LanguageVocab) -> str | None:
     phrase = vocab.source_strip_end.sub("", " ".join(tokens)).strip(" '’")
     if not phrase or not any(c.isalpha() for c in phrase):
         return None
-    if any(vocab.months.fullmatch(t) for t in tokens):
+    if any(vocab.months.fullmatch(t) for t in tokens) or vocab.source_pronoun.fullmatch(phrase):
         return None
     first = next(iter(vocab.triggers.finditer(phrase, 0, len(phrase))), None)
     return None if first is not None and first[0] == 0 else phrase

@@ -135,6 +135,7 @@ class LanguageVocab:
     source_prefix: re.Pattern[str]
     source_self: re.Pattern[str]
     source_skip: re.Pattern[str]
+    source_pronoun: re.Pattern[str]
     range_lead: re.Pattern[str]
     source_verb: re.Pattern[str]
     source_strip: re.Pattern[str]
@@ -248,7 +249,8 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         clause_break=re.compile(rf"[;:]|\s[–—-]\s|(?<!\w)(?:{alternation(_lst(data, 'clause_breaks'))})(?!\w)", _FLAGS),
         source_prefix=word_regex(src("prefix")),
         source_self=word_regex(src("self")),
-        source_skip=word_regex(src("skip")),
+        source_skip=word_regex(src("skip") + src("auxiliaries")),
+        source_pronoun=word_regex(src("pronouns")),
         range_lead=re.compile(rf"\A(?:{alternation(_lst(data, 'ranges', 'open'))})(?:\s+(?:{arts}))?\s+", _FLAGS),
         source_verb=re.compile(rf"(?<!\w)(?:(?:{aux})\s+)?(?:{alternation(src('verbs'))})(?!\w)", _FLAGS),
         source_strip=re.compile(rf"\A(?:(?:{alternation(src('strip'))})(?:\s+|\Z|(?<=['’ʼ])))+", _FLAGS),
