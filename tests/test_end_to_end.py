@@ -1,5 +1,6 @@
 """The whole pipeline as a user runs it: real feed server, SMTP server, webhook receiver,
-SQLite file, and the `watcher` CLI in a subprocess."""
+SQLite file (and PostgreSQL server, when `WATCHER_TEST_POSTGRES_URL` is set), and the
+`watcher` CLI in a subprocess."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from email import message_from_bytes
 
 import pytest
 
+from tests.support.databases import BACKENDS, database_url, use_database
 from tests.support.feed_server import FeedServer
 from tests.support.scenario import REPO, Item, dprk_config, rss, watcher_cmd
 from tests.support.smtp import smtp_server
@@ -44,11 +46,18 @@ def webhook_changes(receiver) -> list[dict]:
     return [c for r in receiver.requests for c in json.loads(r.body)["changes"]]
 
 
-def test_poll_and_digest_deliver_a_changed_figure_by_email_and_webhook(tmp_path):
+@pytest.fixture(params=BACKENDS)
+def database(request, tmp_path):
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+def test_poll_and_digest_deliver_a_changed_figure_by_email_and_webhook(tmp_path, database):
     with FeedServer() as feeds, smtp_server() as smtp, webhook_receiver() as hook:
         feeds.set("/wire.xml", rss([FIRST, OFF_TOPIC]))
-        config = dprk_config(tmp_path, feed_url=feeds.url("/wire.xml"), smtp_port=smtp.port,
-                             webhook_url=hook.url, secret=SECRET)
+        config = use_database(dprk_config(tmp_path, feed_url=feeds.url("/wire.xml"),
+                                          smtp_port=smtp.port, webhook_url=hook.url,
+                                          secret=SECRET), database)
         polled = run_cli(config, "poll")
         assert polled.returncode == 0, polled.stderr
         assert "2 new articles" in polled.stdout and "1 changes" in polled.stdout

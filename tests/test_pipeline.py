@@ -1,4 +1,5 @@
-"""Polling scenarios, step by step, against a real feed server and a real SQLite file.
+"""Polling scenarios, step by step, against a real feed server and a real database (a SQLite
+file, and PostgreSQL when `WATCHER_TEST_POSTGRES_URL` is set: tests/support/databases.py).
 
 Each test serves feeds over loopback, polls with the real pipeline, and asserts the
 decisions a user would see in `watcher figures --explain` and the deliveries queued.
@@ -10,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from tests.support.databases import BACKENDS, database_url, use_database
 from tests.support.feed_server import FeedServer
 from tests.support.scenario import Item, dprk_config, rss
 from watcher.app import make_watcher
@@ -32,12 +34,19 @@ def feeds():
         yield server
 
 
+@pytest.fixture(params=BACKENDS)
+def database(request, tmp_path):
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture
-def make(tmp_path, feeds):
+def make(tmp_path, feeds, database):
     watchers = []
 
     def build(webhook: str | None = "http://127.0.0.1:9/unused", extra: str = ""):
         config = dprk_config(tmp_path, feed_url=feeds.url("/wire.xml"), webhook_url=webhook)
+        use_database(config, database)
         if extra:
             config.write_text(config.read_text() + extra)
         w = make_watcher(load_settings(config, env={}), clock=lambda: T0 + timedelta(days=30))

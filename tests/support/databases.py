@@ -53,3 +53,11 @@ def fresh_postgres_database(server_url: str) -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def use_database(config: Path, url: str) -> Path:
+    """Point a test config file (tests/support/scenario.py) at another database."""
+    lines = config.read_text(encoding="utf-8").splitlines(keepends=True)
+    config.write_text("".join(f"database: {url}\n" if line.startswith("database:") else line
+                              for line in lines), encoding="utf-8")
+    return config

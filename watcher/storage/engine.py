@@ -14,13 +14,16 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, event, insert, update
+from sqlalchemy import Connection, create_engine, event, insert, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 
 from watcher.exceptions import StorageError
 from watcher.storage import schema
+
+
+_MIGRATION_LOCK = 0x77617463  # PostgreSQL advisory lock key held while migrating ("watc")
 
 
 def to_db(moment: datetime | None) -> str | None:
@@ -93,16 +96,24 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     def _migrate(self) -> None:
+        """Create a new database at the current version, or bring an older one forward
+        (each migration in the same transaction as its version stamp); refuse a newer one."""
         with self.transaction() as conn:
+            if self.backend == "postgresql":  # two processes opening a new database: one creates
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             version = schema.current_version(conn)
             if version > schema.SCHEMA_VERSION:
                 raise StorageError(
                     f"database {self.display_url} has schema version {version}, newer than this "
                     f"watcher ({schema.SCHEMA_VERSION}); upgrade watcher or use another database"
                 )
+            if version == 0:  # a new database: today's tables, no history to replay
+                schema.metadata.create_all(conn)
+                _set_version(conn, schema.SCHEMA_VERSION, first=True)
+                return
             for target in range(version + 1, schema.SCHEMA_VERSION + 1):
                 schema.MIGRATIONS[target](conn)
-                _set_version(conn, target, first=(target == 1))
+                _set_version(conn, target, first=False)
 
 
 def _set_version(conn: Connection, version: int, first: bool) -> None:
