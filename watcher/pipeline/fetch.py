@@ -3,7 +3,9 @@
 Owns: one GET per call with conditional validators, bounded time (connect/read timeouts
 plus an overall deadline), bounded size (counted on the *decoded* body, so gzip bombs stop
 at the cap), manual redirect following (≤ 5 hops, loops detected, permanent moves
-reported), and the translation of every network/HTTP problem into a `FetchResult` with
+reported), the SSRF guard (a host that resolves to a private, loopback, link-local,
+multicast or reserved address is refused before any connection, on every hop), and the
+translation of every network/HTTP problem into a `FetchResult` with
 `status="error"` and one readable line.
 
 Does not own: deciding when to poll, backoff, per-host politeness or storing validators
@@ -12,6 +14,8 @@ Does not own: deciding when to poll, backoff, per-host politeness or storing val
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +37,10 @@ _PERMANENT = {301, 308}
 _REDIRECTS = {301, 302, 303, 307, 308}
 
 Status = Literal["ok", "not_modified", "error"]
+Guard = Literal["feed", "page"]
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json,"
+               " application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,7 @@ class FetchResult:
     permanent_redirect: str | None  # where a 301/308 chain moved the feed
     http_status: int | None
     error: str | None = None
-    error_kind: str | None = None  # timeout|connection|http|too_large|gone|tls|redirect|file|url
+    error_kind: str | None = None  # timeout|connection|http|too_large|gone|tls|redirect|file|url|blocked
     retry_after: float | None = None  # seconds
     elapsed: float = 0.0
 
@@ -63,6 +71,7 @@ class _Attempt:
     permanent: str | None = None
     chain_permanent: bool = True  # only an unbroken run of 301/308 moves the feed
     seen: list[str] = field(default_factory=list)
+    guarded: bool = True  # check the next hop's addresses (SSRF guard)
 
 
 class _Failure(Exception):
@@ -90,15 +99,28 @@ class Fetcher:
         self.timeouts = (min(total, CONNECT_TIMEOUT_MAX), total)
         self.deadline = 2 * total
 
-    def fetch(self, url: str, *, etag: str | None = None,
-              last_modified: str | None = None) -> FetchResult:
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None,
+              guard: Guard = "feed") -> FetchResult:
+        """GET a feed (`guard="feed"`) or an article page (`guard="page"`).
+
+        SSRF guard, unless `allow_private_networks`: a page's every hop must resolve to
+        public addresses; a feed's first hop is the user's own choice (a feed on
+        localhost works), but a public feed may not redirect into a private network.
+        """
         started = time.monotonic()
         if url.startswith("file:"):
+            if guard == "page":
+                return self._error(_Attempt(url, started, started), _Failure(
+                    "url", f"not an http(s) URL: {url}"))
             return self._fetch_file(url, started)
-        attempt = _Attempt(url=url, started=started, deadline=started + self.deadline)
+        attempt = _Attempt(url=url, started=started, deadline=started + self.deadline,
+                           guarded=guard == "page" and not self.settings.allow_private_networks)
+        if guard == "feed" and not self.settings.allow_private_networks:
+            attempt.guarded = _resolves_public(url)
+        accept = PAGE_ACCEPT if guard == "page" else FEED_ACCEPT
         try:
-            return self._follow(attempt, self._request_headers(etag, last_modified), etag,
-                                last_modified)
+            return self._follow(attempt, self._request_headers(etag, last_modified, accept),
+                                etag, last_modified)
         except _Failure as f:
             return self._error(attempt, f)
         except ValueError as e:  # a URL or header that http.client/urllib cannot even form
@@ -106,11 +128,9 @@ class Fetcher:
                                                         f"{_first_line(e)}"))
 
     # -- HTTP --------------------------------------------------------------------------
-    def _request_headers(self, etag: str | None, last_modified: str | None) -> dict[str, str]:
-        headers = {"User-Agent": self.settings.user_agent,
-                   "Accept": "application/rss+xml, application/atom+xml, application/feed+json,"
-                             " application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9,"
-                             " */*;q=0.5"}
+    def _request_headers(self, etag: str | None, last_modified: str | None,
+                         accept: str = FEED_ACCEPT) -> dict[str, str]:
+        headers = {"User-Agent": self.settings.user_agent, "Accept": accept}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
@@ -121,6 +141,8 @@ class Fetcher:
                 last_modified: str | None) -> FetchResult:
         for _ in range(MAX_REDIRECTS + 1):
             _check_scheme(attempt.url)
+            if attempt.guarded:
+                check_public(attempt.url)
             resp = self._get(attempt, headers)
             with resp:
                 if resp.status_code not in _REDIRECTS:
@@ -238,6 +260,45 @@ def _check_scheme(url: str) -> None:
         raise _Failure("url", f"not an http(s) URL: {url}")
 
 
+def _addresses(url: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """Every address the URL's host resolves to (none when it does not resolve)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (OSError, ValueError, UnicodeError):
+        return []  # the request itself will fail with a clear connection error
+    out = []
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        out.append(address)
+    return out
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return not (address.is_private or address.is_loopback or address.is_link_local
+                or address.is_multicast or address.is_reserved or address.is_unspecified
+                or not address.is_global)
+
+
+def _resolves_public(url: str) -> bool:
+    """Whether the URL's host resolves only to public addresses (the guard applies after it)."""
+    addresses = _addresses(url)
+    return bool(addresses) and all(_is_public(a) for a in addresses)
+
+
+def check_public(url: str) -> None:
+    """Refuse (before connecting) a URL whose host resolves to a non-public address."""
+    for address in _addresses(url):
+        if not _is_public(address):
+            raise _Failure("blocked", f"refused {url}: {urlsplit(url).hostname} resolves to the "
+                                      f"non-public address {address} (set "
+                                      f"fetch.allow_private_networks: true to allow it)")
+
+
 def _check_deadline(attempt: _Attempt) -> None:
     if time.monotonic() > attempt.deadline:
         limit = attempt.deadline - attempt.started
@@ -252,8 +313,9 @@ def _too_large(url: str, cap: int, what: str) -> _Failure:
 def _http_failure(url: str, code: int, headers: dict[str, str]) -> _Failure:
     retry = parse_retry_after(headers.get("retry-after"))
     if code == 410:
-        return _Failure("gone", f"HTTP 410 Gone from {url}: the feed was removed; "
-                                f"delete it from the config", code, headers=headers)
+        return _Failure("gone", f"HTTP 410 Gone from {url}: the feed was removed; watcher "
+                                f"stops polling it (change its url in the config to resume)",
+                        code, headers=headers)
     hint = f" (retry after {retry:g}s)" if retry is not None else ""
     return _Failure("http", f"HTTP {code} from {url}{hint}", code, retry, headers)
 

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -25,6 +26,9 @@ from watcher.config.models import FeedSettings, Settings, TopicSettings
 from watcher.figures import Extractor
 from watcher.pipeline.compare import Decision, decide, same_figure
 from watcher.pipeline.fetch import Fetcher, FetchResult
+from watcher.pipeline.fulltext import decode_page, extract_main_text
+from watcher.pipeline.health import median_gap, newest_published, poll_interval
+from watcher.pipeline.politeness import HostLimiter, site_of
 from watcher.pipeline.match import TopicMatcher
 from watcher.pipeline.parse import parse_feed
 from watcher.pipeline.syndication import Candidate, find_original
@@ -35,6 +39,9 @@ from watcher.types import ArticleRef, Claim, Entry, FigureChange, FigureRecord
 log = logging.getLogger("watcher.poll")
 
 MAX_BACKOFF = timedelta(hours=6)
+MAX_RETRY_AFTER = timedelta(days=1)  # a Retry-After longer than this is read as a day
+REDIRECT_CONFIRMATIONS = 2  # polls in a row a 301/308 must repeat before the feed moves
+MAX_PAGES_PER_POLL = 30  # full_text: article pages fetched per feed per poll
 COPY_WINDOW = timedelta(days=14)  # how far back a syndicated copy's original is looked for
 BASELINE_FEED = "baseline"  # the pseudo-feed that baseline figures are filed under
 JITTER = 0.1  # ±10% of the interval, so feeds drift apart instead of polling in lockstep
@@ -43,7 +50,7 @@ JITTER = 0.1  # ±10% of the interval, so feeds drift apart instead of polling i
 @dataclass
 class FeedReport:
     feed_id: str
-    status: str = "ok"  # ok / not_modified / error
+    status: str = "ok"  # ok / not_modified / error / retired (not polled)
     http_status: int | None = None
     error: str | None = None
     entries: int = 0
@@ -53,10 +60,13 @@ class FeedReport:
     claims: int = 0
     changes: int = 0
     elapsed: float = 0.0
+    pages: int = 0  # article pages fetched (full_text feeds)
 
     def summary(self) -> str:
         if self.status == "error":
             return f"feed {self.feed_id}: FAILED {self.error} ({self.elapsed:.2f}s)"
+        if self.status == "retired":
+            return f"feed {self.feed_id}: retired, not polled: {self.error}"
         if self.status == "not_modified":
             return f"feed {self.feed_id}: not modified ({self.elapsed:.2f}s)"
         return (f"feed {self.feed_id}: ok, {self.entries} entries ({self.new_entries} new, "
@@ -99,17 +109,14 @@ class Pipeline:
     # -- polling -------------------------------------------------------------------------
     def poll(self, now: datetime, feed_ids: Iterable[str] | None = None,
              only_due: bool = False, on_feed: Callable[[FeedReport], None] | None = None,
-             should_stop: Callable[[], bool] = lambda: False) -> PollReport:
-        """Fetch and parse the selected feeds, then process all their new entries oldest
-        first, so that two articles arriving in one poll are compared in the order they
-        were published (whichever feed or position they came from)."""
-        wanted = set(feed_ids) if feed_ids is not None else None
-        fetched: list[_FetchedFeed] = []
-        for feed in self.settings.feeds:
-            if should_stop():  # shutting down: the feeds left are polled after the restart
-                break
-            if (wanted is None or feed.id in wanted) and (not only_due or self.is_due(feed, now)):
-                fetched.append(self._fetch(feed, now))
+             should_stop: Callable[[], bool] = lambda: False,
+             on_fetched: Callable[[FeedReport], None] | None = None) -> PollReport:
+        """Fetch and parse the selected feeds concurrently (politely per site), then process
+        all their new entries oldest first, one at a time, so that two articles arriving in
+        one poll are compared in the order they were published (whichever feed or position
+        they came from). `on_fetched` is told as each feed's fetch ends (progress)."""
+        selected, retired = self._select(feed_ids, only_due, now)
+        fetched = self._fetch_all(selected, now, should_stop, on_fetched)
         queue = [(entry, f.report) for f in fetched for entry in f.entries]
         queue.sort(key=lambda item: item[0].published or now)
         for entry, report in queue:
@@ -118,26 +125,87 @@ class Pipeline:
             report.elapsed += time.monotonic() - started
         for f in fetched:
             self._finish(f, now, on_feed)
-        return PollReport([f.report for f in fetched])
+        for report in retired:
+            if on_feed:
+                on_feed(report)
+        return PollReport([f.report for f in fetched] + retired)
+
+    def _select(self, feed_ids: Iterable[str] | None, only_due: bool,
+                now: datetime) -> tuple[list[tuple[FeedSettings, FeedState | None]], list[FeedReport]]:
+        """The feeds to fetch with their stored state; retired feeds named explicitly are
+        reported (never fetched), others are silently left out."""
+        wanted = set(feed_ids) if feed_ids is not None else None
+        selected, retired = [], []
+        for feed in self.settings.feeds:
+            if wanted is not None and feed.id not in wanted:
+                continue
+            state = self.store.feeds.get(feed.id)
+            if state is not None and state.retired:
+                if wanted is not None:
+                    retired.append(FeedReport(feed.id, status="retired", error=_retired_message(state)))
+                continue
+            if not only_due or _due(state, now):
+                selected.append((feed, state))
+        return selected, retired
 
     def is_due(self, feed: FeedSettings, now: datetime) -> bool:
-        state = self.store.feeds.get(feed.id)
-        return state is None or state.next_poll_at is None or state.next_poll_at <= now
+        """Whether the feed should be polled now: not retired, and its next poll time passed."""
+        return _due(self.store.feeds.get(feed.id), now)
 
     def poll_feed(self, feed: FeedSettings, now: datetime) -> FeedReport:
         return self.poll(now, [feed.id]).feeds[0]
 
-    def _fetch(self, feed: FeedSettings, now: datetime) -> _FetchedFeed:
+    def _fetch_all(self, selected: list[tuple[FeedSettings, FeedState | None]], now: datetime,
+                   should_stop: Callable[[], bool],
+                   on_fetched: Callable[[FeedReport], None] | None) -> list[_FetchedFeed]:
+        """Fetch in a thread pool, one lane per site slot: a site's feeds are fetched one
+        after another (spaced), so a slow site holds at most `per_host_concurrency`
+        workers and never delays other sites' feeds. Results come back in config order."""
+        fs = self.settings.fetch
+        limiter = HostLimiter(fs.per_host_concurrency, fs.host_spacing.total_seconds(), rng=self.rng)
+        lanes = _lanes(selected, fs.per_host_concurrency)
+        done: dict[str, _FetchedFeed] = {}
+
+        def run(lane: list[tuple[FeedSettings, FeedState | None]]) -> None:
+            for feed, state in lane:
+                if should_stop():  # shutting down: the feeds left are polled after the restart
+                    return
+                fetched = self._fetch(feed, state, now, limiter)
+                done[feed.id] = fetched
+                if on_fetched:
+                    on_fetched(fetched.report)
+
+        if lanes:
+            with ThreadPoolExecutor(max_workers=min(fs.concurrency, len(lanes)),
+                                    thread_name_prefix="watcher-fetch") as pool:
+                for future in [pool.submit(run, lane) for lane in lanes]:
+                    future.result()
+        return [done[feed.id] for feed, _ in selected if feed.id in done]
+
+    def _fetch(self, feed: FeedSettings, state: FeedState | None, now: datetime,
+               limiter: HostLimiter) -> _FetchedFeed:
         started = time.monotonic()
-        state = self.store.feeds.get(feed.id)
-        result = self.fetcher.fetch(state.url if state else feed.url,
-                                    etag=state.etag if state else None,
-                                    last_modified=state.last_modified if state else None)
+        result = self._get(state.url if state else feed.url, state, limiter)
         report = FeedReport(feed.id, status=result.status, http_status=result.http_status,
                             error=result.error)
         entries = self._parse(feed, result, report) if result.status == "ok" else ()
+        if feed.full_text and entries:
+            entries = self._with_full_text(feed, entries, limiter, report)
         report.elapsed = time.monotonic() - started
         return _FetchedFeed(feed, state, result, report, entries)
+
+    def _get(self, url: str, state: FeedState | None, limiter: HostLimiter) -> FetchResult:
+        """One polite fetch: waits for the site's slot; a site that asked to wait (429/503
+        Retry-After earlier in this poll) is not asked again before then."""
+        wait = limiter.paused(url)
+        if wait > 0:
+            return _deferred(url, wait)
+        with limiter.slot(url):
+            result = self.fetcher.fetch(url, etag=state.etag if state else None,
+                                        last_modified=state.last_modified if state else None)
+        if result.retry_after and result.http_status in (429, 503):
+            limiter.pause(url, min(result.retry_after, MAX_RETRY_AFTER.total_seconds()))
+        return result
 
     def _parse(self, feed: FeedSettings, result: FetchResult, report: FeedReport) -> tuple[Entry, ...]:
         try:
@@ -153,29 +221,94 @@ class Pipeline:
             return tuple(replace(e, lang=feed.lang) for e in parsed.entries)
         return parsed.entries
 
+    def _with_full_text(self, feed: FeedSettings, entries: tuple[Entry, ...],
+                        limiter: HostLimiter, report: FeedReport) -> tuple[Entry, ...]:
+        """New entries get their article page's main text instead of the feed's summary.
+        Entries already stored are left out: their page was read once (edits to a
+        summary would otherwise look like edits to the article)."""
+        out = []
+        for entry in entries:
+            if self.store.articles.find(feed.id, entry.key) is not None:
+                continue
+            if entry.link and report.pages < MAX_PAGES_PER_POLL:
+                report.pages += 1
+                entry = self._page_text(entry, limiter)
+            out.append(entry)
+        return tuple(out)
+
+    def _page_text(self, entry: Entry, limiter: HostLimiter) -> Entry:
+        assert entry.link is not None
+        with limiter.slot(entry.link):
+            result = self.fetcher.fetch(entry.link, guard="page")
+        if result.status != "ok" or not result.body:
+            log.info("feed %s: article page not used: %s", entry.feed_id,
+                     result.error or f"HTTP {result.http_status}")
+            return entry
+        text = extract_main_text(decode_page(result.body, result.headers.get("content-type")),
+                                 result.final_url)
+        return replace(entry, text=text) if len(text) > len(entry.text) else entry
+
     def _finish(self, f: _FetchedFeed, now: datetime,
                 on_feed: Callable[[FeedReport], None] | None) -> None:
         """Validators and health are recorded only after the entries are stored: a crash
         before this point re-fetches the feed in full next time instead of skipping it."""
-        self.store.feeds.record(f.feed.id, self._outcome(f.feed, f.result, f.report, now, f.state))
+        self.store.feeds.record(f.feed.id, self._outcome(f, now))
         (log.warning if f.report.status == "error" else log.info)(f.report.summary())
         if on_feed:
             on_feed(f.report)
 
-    def _outcome(self, feed: FeedSettings, result: FetchResult, report: FeedReport,
-                 now: datetime, state) -> FetchOutcome:  # type: ignore[no-untyped-def]
+    def _outcome(self, f: _FetchedFeed, now: datetime) -> FetchOutcome:
+        """What to remember of this fetch: validators, health, rhythm, a confirmed move,
+        retirement (410), and when to poll next (backoff on failure, never giving up)."""
+        result, report, state = f.result, f.report, f.state
         ok = report.status != "error"
         failures = 0 if ok else (state.consecutive_failures if state else 0) + 1
-        delay = feed.interval if ok else min(feed.interval * 2 ** failures, max(MAX_BACKOFF, feed.interval))
-        if result.retry_after:
-            delay = max(delay, timedelta(seconds=result.retry_after))
-        delay *= 1 + self.rng.uniform(-JITTER, JITTER)
+        gap = median_gap(e.published for e in f.entries) if f.entries else None
+        gap = gap if gap is not None else (state.median_gap if state else None)
+        delay = self._delay(f.feed, gap, failures, result.retry_after)
+        moved, pending, count = self._redirect(f, ok)
+        gone = result.error_kind == "gone"
+        if gone:
+            report.error = _gone_message(result)
         return FetchOutcome(
             ok=ok, at=now, next_poll_at=now + delay, etag=result.etag,
             last_modified=result.last_modified, error=report.error,
             error_kind=result.error_kind or ("parse" if report.error else None),
-            new_url=result.permanent_redirect, new_entries=report.new_entries,
+            new_url=moved, new_entries=report.new_entries, retire=gone,
+            redirect_url=pending, redirect_count=count,
+            newest_entry_at=newest_published((e.published for e in f.entries), now),
+            median_gap=gap,
         )
+
+    def _delay(self, feed: FeedSettings, gap: float | None, failures: int,
+               retry_after: float | None) -> timedelta:
+        """The interval (adaptive or fixed); on failure doubled per failure up to a cap of
+        max(6 h, interval); ±10% jitter; never sooner than the server's Retry-After."""
+        interval = poll_interval(feed, gap)
+        delay = interval
+        if failures:
+            cap = max(MAX_BACKOFF, interval)
+            delay = min(interval * 2 ** min(failures, 30), cap)
+        delay *= 1 + self.rng.uniform(-JITTER, JITTER)
+        if retry_after:
+            delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
+        return delay
+
+    def _redirect(self, f: _FetchedFeed, ok: bool) -> tuple[str | None, str | None, int]:
+        """(new url, pending redirect, times seen in a row): a 301/308 moves the feed only
+        once it has been seen on REDIRECT_CONFIRMATIONS polls in a row, so one
+        misconfigured response never loses a feed."""
+        state = f.state
+        if not ok:  # a failed poll neither confirms nor cancels a pending move
+            return None, state.redirect_url if state else None, state.redirect_count if state else 0
+        target = f.result.permanent_redirect
+        if target is None:
+            return None, None, 0
+        count = state.redirect_count + 1 if state and state.redirect_url == target else 1
+        if count < REDIRECT_CONFIRMATIONS:
+            return None, target, count
+        log.info("feed %s moved permanently to %s (seen %d polls in a row)", f.feed.id, target, count)
+        return target, None, 0
 
     # -- one entry -----------------------------------------------------------------------
     def process_entry(self, entry: Entry, now: datetime, report: FeedReport) -> None:
@@ -316,6 +449,42 @@ class Pipeline:
 
     def _channels_for(self, topic_id: str) -> list[str]:
         return [c.id for c in self.settings.channels if c.topics is None or topic_id in c.topics]
+
+
+# -- fetch phase helpers -----------------------------------------------------------------
+def _due(state: FeedState | None, now: datetime) -> bool:
+    if state is not None and state.retired:
+        return False
+    return state is None or state.next_poll_at is None or state.next_poll_at <= now
+
+
+def _lanes(selected: list[tuple[FeedSettings, FeedState | None]],
+           per_site: int) -> list[list[tuple[FeedSettings, FeedState | None]]]:
+    """Feeds split into sequential lanes: up to `per_site` lanes per site, sites
+    interleaved so that every site's first feed is among the first fetched."""
+    by_site: dict[str, list[list[tuple[FeedSettings, FeedState | None]]]] = {}
+    for item in selected:
+        url = item[1].url if item[1] else item[0].url
+        site_lanes = by_site.setdefault(site_of(url), [[] for _ in range(per_site)])
+        min(site_lanes, key=len).append(item)
+    lanes = [lane for site_lanes in by_site.values() for lane in site_lanes if lane]
+    return sorted(lanes, key=len, reverse=True)  # longest first: they bound the poll's time
+
+
+def _deferred(url: str, wait: float) -> FetchResult:
+    return FetchResult(status="error", body=None, headers={}, etag=None, last_modified=None,
+                       final_url=url, permanent_redirect=None, http_status=None,
+                       error=f"not fetched: its site asked to wait {wait:.0f}s (Retry-After)",
+                       error_kind="deferred", retry_after=wait)
+
+
+def _gone_message(result: FetchResult) -> str:
+    return (f"HTTP 410 Gone from {result.final_url}: feed retired, no more polls; "
+            "to poll it again, change its url in the config")
+
+
+def _retired_message(state: FeedState) -> str:
+    return state.last_error or "retired; to poll it again, change its url in the config"
 
 
 def _record(claim: Claim, article: StoredArticle, published: datetime) -> FigureRecord:

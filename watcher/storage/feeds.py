@@ -25,6 +25,11 @@ class FeedState:
     next_poll_at: datetime | None
     entries_seen: int
     retired: bool
+    redirect_url: str | None = None  # a permanent redirect seen `redirect_count` polls in a row
+    redirect_count: int = 0
+    last_error_at: datetime | None = None
+    newest_entry_at: datetime | None = None  # the newest entry's publication time seen
+    median_gap: float | None = None  # seconds between entries: the feed's rhythm
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,10 @@ class FetchOutcome:
     new_url: str | None = None
     new_entries: int = 0
     retire: bool = False
+    redirect_url: str | None = None  # pending permanent redirect (not yet followed)
+    redirect_count: int = 0
+    newest_entry_at: datetime | None = None  # None: keep what is stored
+    median_gap: float | None = None  # None: keep what is stored
 
 
 class FeedRepository:
@@ -48,15 +57,20 @@ class FeedRepository:
         self._db = db
 
     def sync(self, feeds: list[tuple[str, str]]) -> None:
-        """Make sure each configured (id, url) has a row; a changed URL resets validators."""
+        """Make sure each configured (id, url) has a row. A URL changed in the config
+        resets validators, redirects and retirement; a URL moved by repeated permanent
+        redirects (`url` ≠ `configured_url`) is kept while the config is unchanged."""
+        t = schema.feeds
         with self._db.transaction() as conn:
-            known = {r.id: r.url for r in conn.execute(select(schema.feeds.c.id, schema.feeds.c.url))}
+            known = {r.id: r.configured_url or r.url
+                     for r in conn.execute(select(t.c.id, t.c.url, t.c.configured_url))}
             for feed_id, url in feeds:
                 if feed_id not in known:
-                    conn.execute(insert(schema.feeds).values(id=feed_id, url=url))
+                    conn.execute(insert(t).values(id=feed_id, url=url, configured_url=url))
                 elif known[feed_id] != url:
-                    conn.execute(update(schema.feeds).where(schema.feeds.c.id == feed_id).values(
-                        url=url, etag=None, last_modified=None, retired=False))
+                    conn.execute(update(t).where(t.c.id == feed_id).values(
+                        url=url, configured_url=url, etag=None, last_modified=None,
+                        retired=False, redirect_url=None, redirect_count=0))
 
     def get(self, feed_id: str) -> FeedState | None:
         with self._db.transaction() as conn:
@@ -78,7 +92,13 @@ class FeedRepository:
                 values.update(etag=outcome.etag, last_modified=outcome.last_modified)
         else:
             values.update(last_error=outcome.error, last_error_kind=outcome.error_kind,
+                          last_error_at=to_db(outcome.at),
                           consecutive_failures=schema.feeds.c.consecutive_failures + 1)
+        values.update(redirect_url=outcome.redirect_url, redirect_count=outcome.redirect_count)
+        if outcome.newest_entry_at is not None:
+            values["newest_entry_at"] = to_db(outcome.newest_entry_at)
+        if outcome.median_gap is not None:
+            values["median_gap"] = outcome.median_gap
         if outcome.new_url:
             values["url"] = outcome.new_url
         if outcome.retire:
@@ -94,4 +114,7 @@ def _state(row) -> FeedState:  # type: ignore[no-untyped-def]
         last_error=row.last_error, last_error_kind=row.last_error_kind,
         consecutive_failures=row.consecutive_failures, next_poll_at=from_db(row.next_poll_at),
         entries_seen=row.entries_seen, retired=bool(row.retired),
+        redirect_url=row.redirect_url, redirect_count=row.redirect_count or 0,
+        last_error_at=from_db(row.last_error_at), newest_entry_at=from_db(row.newest_entry_at),
+        median_gap=row.median_gap,
     )

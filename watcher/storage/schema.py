@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from sqlalchemy import (
     Boolean, Column, Connection, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-    Text, UniqueConstraint, text,
+    Text, UniqueConstraint, inspect, text,
 )
 
 metadata = MetaData()
@@ -40,6 +40,13 @@ feeds = Table(
     Column("next_poll_at", String(32)),
     Column("entries_seen", Integer, nullable=False, server_default="0"),
     Column("retired", Boolean, nullable=False, server_default="0"),
+    # migration 2: polling health and politeness
+    Column("configured_url", Text),  # the config's URL; `url` may differ after a move
+    Column("redirect_url", Text),  # where the last polls were permanently redirected
+    Column("redirect_count", Integer, nullable=False, server_default="0"),  # ...how many in a row
+    Column("last_error_at", String(32)),
+    Column("newest_entry_at", String(32)),  # the newest entry's publication time seen
+    Column("median_gap", Float),  # seconds between the feed's entries (its rhythm)
 )
 
 articles = Table(
@@ -112,16 +119,35 @@ deliveries = Table(
     Index("ix_deliveries_channel_digest", "channel_id", "digest_id"),
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _v1_create_all(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+_V2_FEED_COLUMNS = ("configured_url", "redirect_url", "redirect_count", "last_error_at",
+                    "newest_entry_at", "median_gap")
+
+
+def _v2_feed_health(conn: Connection) -> None:
+    """Feed health and redirect tracking. A database created at version 1 by this code
+    already has the columns (create_all uses the current tables), so add only what lacks."""
+    present = {c["name"] for c in inspect(conn).get_columns("feeds")}
+    for name in _V2_FEED_COLUMNS:
+        if name in present:
+            continue
+        column = feeds.c[name]
+        kind = column.type.compile(dialect=conn.dialect)
+        default = " NOT NULL DEFAULT 0" if name == "redirect_count" else ""
+        conn.execute(text(f"ALTER TABLE feeds ADD COLUMN {name} {kind}{default}"))
+    conn.execute(text("UPDATE feeds SET configured_url = url WHERE configured_url IS NULL"))
+
+
 # Migration N brings a database from version N-1 to N. Append, never edit.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_create_all,
+    2: _v2_feed_health,
 }
 
 

@@ -1,0 +1,125 @@
+"""Feed health: each feed's publishing rhythm, its polling interval, and whether it needs
+attention (failing, retired, or stale: silent for much longer than its rhythm predicts).
+
+Pure functions over settings and stored `FeedState`s (`now` is a parameter); the
+orchestrator records what they compute, `watcher status` and digests show it.
+
+Does not own: fetching, backoff arithmetic (the orchestrator's `_outcome`) or printing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from statistics import median
+
+from watcher.config.models import FeedSettings, Settings
+from watcher.storage import FeedState
+
+STALE_FACTOR = 10  # silent for 10× its median gap between entries: stale
+MIN_STALE = timedelta(hours=1)  # never call a feed stale sooner than this
+FAILING_AFTER = 3  # consecutive failed polls before a feed is reported as failing
+
+
+def newest_published(published: Iterable[datetime | None], now: datetime) -> datetime | None:
+    """The newest publication time not in the future (feeds' clocks run ahead)."""
+    return max((p for p in published if p is not None and p <= now), default=None)
+
+
+def median_gap(published: Iterable[datetime | None]) -> float | None:
+    """Median seconds between consecutive distinct publication times; None with < 2 dates."""
+    moments = sorted({p for p in published if p is not None})
+    gaps = [(b - a).total_seconds() for a, b in zip(moments, moments[1:])]
+    return median(gaps) if gaps else None
+
+
+def poll_interval(feed: FeedSettings, gap: float | None) -> timedelta:
+    """`interval`, or with `adaptive: true` the feed's rhythm kept within its bounds."""
+    if not feed.adaptive or gap is None:
+        return feed.interval
+    return min(max(timedelta(seconds=gap), feed.min_interval), feed.max_interval)
+
+
+def stale_after(feed: FeedSettings, gap: float | None) -> timedelta | None:
+    """How long a silence is expected: `stale_after`, else 10× the rhythm (None: unknown)."""
+    if feed.stale_after is not None:
+        return feed.stale_after
+    if gap is None:
+        return None
+    return max(timedelta(seconds=gap) * STALE_FACTOR, MIN_STALE)
+
+
+@dataclass(frozen=True)
+class FeedHealth:
+    """One feed's health as `watcher status` and digests show it."""
+
+    feed_id: str
+    url: str
+    state: str  # ok / never polled / failing / retired / stale
+    last_success: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    next_poll: datetime | None
+    newest_entry: datetime | None
+    silent_for: timedelta | None  # since the newest entry
+    expected_within: timedelta | None  # the silence after which it is stale
+    warning: str | None  # one line saying what needs attention
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.state in ("failing", "retired", "stale")
+
+
+def feed_health(feed: FeedSettings, state: FeedState | None, now: datetime) -> FeedHealth:
+    """The health of one configured feed from its stored state."""
+    if state is None:
+        return FeedHealth(feed.id, feed.url, "never polled", None, None, None, 0, None, None,
+                          None, None, None)
+    silent = now - state.newest_entry_at if state.newest_entry_at else None
+    expected = stale_after(feed, state.median_gap)
+    kind, warning = _verdict(state, silent, expected)
+    return FeedHealth(feed.id, state.url, kind, state.last_success_at, state.last_error,
+                      state.last_error_at, state.consecutive_failures, state.next_poll_at,
+                      state.newest_entry_at, silent, expected, warning)
+
+
+def _verdict(state: FeedState, silent: timedelta | None,
+             expected: timedelta | None) -> tuple[str, str | None]:
+    if state.retired:
+        return "retired", (f"retired: {state.last_error or 'the feed is gone'}; "
+                           "change its url in the config to poll it again")
+    if state.consecutive_failures >= FAILING_AFTER:
+        return "failing", (f"{state.consecutive_failures} failed polls in a row: "
+                           f"{state.last_error}")
+    if silent is not None and expected is not None and silent > expected:
+        return "stale", (f"nothing new for {_days(silent)} (expected within "
+                         f"{_days(expected)}): the source may have stopped or moved")
+    if state.last_success_at is None and state.consecutive_failures:
+        return "failing", f"never polled successfully: {state.last_error}"
+    return "ok", None
+
+
+def _days(span: timedelta) -> str:
+    seconds = span.total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def health_of_feeds(settings: Settings, states: Iterable[FeedState],
+                    now: datetime) -> list[FeedHealth]:
+    """Health of every configured feed, in config order."""
+    by_id = {s.id: s for s in states}
+    return [feed_health(f, by_id.get(f.id), now) for f in settings.feeds]
+
+
+def feeds_needing_attention(settings: Settings, states: Iterable[FeedState],
+                            now: datetime) -> list[FeedHealth]:
+    """Stale, failing and retired feeds: what a digest should warn about.
+
+    Call as `feeds_needing_attention(settings, store.feeds.all(), now)`.
+    """
+    return [h for h in health_of_feeds(settings, states, now) if h.needs_attention]
