@@ -197,7 +197,7 @@ def test_the_registry_builds_the_deliverer_for_each_channel_type():
     email = channel("127.0.0.1", 25)
     assert isinstance(make_deliverer(email), EmailDeliverer)
     assert make_deliverer(email).channel_id == "desk"
-    assert set(CHANNEL_TYPES) == {"email", "webhook"}
+    assert set(CHANNEL_TYPES) == {"email", "webhook", "apprise"}
     assert CHANNEL_TYPES["webhook"].factory is WebhookDeliverer
     assert all(kind.description for kind in CHANNEL_TYPES.values())
 
