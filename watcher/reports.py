@@ -11,23 +11,59 @@ from datetime import datetime, timezone
 from typing import TextIO
 
 from watcher.config.models import Settings
+from watcher.pipeline.health import FeedHealth, health_of_feeds
 from watcher.pipeline.orchestrator import PollReport
 from watcher.storage import Store, StoredClaim
 from watcher.types import iso
 
 
-def print_poll_report(report: PollReport, out: TextIO) -> None:
-    ok = sum(1 for f in report.feeds if f.status == "ok")
-    unchanged = sum(1 for f in report.feeds if f.status == "not_modified")
-    out.write(
-        f"\npolled {len(report.feeds)} feeds: {ok} ok, {unchanged} not modified, "
-        f"{len(report.failed)} failed · {report.total('new_entries')} new articles, "
-        f"{report.total('updated_entries')} updated · {report.total('matches')} matches · "
-        f"{report.total('claims')} claims · {report.total('changes')} changes to deliver\n")
+def print_poll_report(report: PollReport, out: TextIO, *, rich_table: bool = False) -> None:
+    """The poll's totals and every failed or retired feed by name with its error; with
+    `rich_table` (a terminal) the totals are a table."""
+    counts = _poll_counts(report)
+    if rich_table:
+        _print_poll_table(report, counts, out)
+    else:
+        out.write(
+            f"\npolled {counts['feeds']} feeds: {counts['ok']} ok, {counts['not modified']} not "
+            f"modified, {counts['failed']} failed"
+            + (f", {counts['retired']} retired" if counts["retired"] else "")
+            + f" · {report.total('new_entries')} new articles, "
+            f"{report.total('updated_entries')} updated · {report.total('matches')} matches · "
+            f"{report.total('claims')} claims · {report.total('changes')} changes to deliver\n")
     for failed in report.failed:
         out.write(f"  failed: {failed.feed_id}: {failed.error}\n")
+    for feed in report.feeds:
+        if feed.status == "retired":
+            out.write(f"  retired: {feed.feed_id}: {feed.error}\n")
     if report.total("changes"):
         out.write("deliver them with `watcher digest` (or let `watcher run` do it)\n")
+
+
+def _poll_counts(report: PollReport) -> dict[str, int]:
+    statuses = [f.status for f in report.feeds]
+    return {"feeds": len(statuses), "ok": statuses.count("ok"),
+            "not modified": statuses.count("not_modified"), "failed": statuses.count("error"),
+            "retired": statuses.count("retired")}
+
+
+def _print_poll_table(report: PollReport, counts: dict[str, int], out: TextIO) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"polled {counts['feeds']} feeds", show_header=False)
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    rows = [("feeds ok", counts["ok"]), ("not modified", counts["not modified"]),
+            ("failed", counts["failed"]), ("retired (not polled)", counts["retired"]),
+            ("new articles", report.total("new_entries")),
+            ("updated articles", report.total("updated_entries")),
+            ("matches", report.total("matches")), ("claims", report.total("claims")),
+            ("changes to deliver", report.total("changes"))]
+    for name, value in rows:
+        style = "bold red" if name == "failed" and value else None
+        table.add_row(name, str(value), style=style)
+    Console(file=out).print(table)
 
 
 def print_send_reports(reports, out: TextIO) -> int:  # type: ignore[no-untyped-def]
@@ -157,28 +193,44 @@ def _num(v: float) -> int | float:
 # -- status ---------------------------------------------------------------------------------
 def print_status(store: Store, settings: Settings, *, as_json: bool, out: TextIO) -> None:
     now = datetime.now(timezone.utc)
-    feeds = [s for s in store.feeds.all() if s.id in {f.id for f in settings.feeds}]
+    health = health_of_feeds(settings, store.feeds.all(), now)
     backlog = store.outbox.backlog([c.id for c in settings.channels])
     if as_json:
-        out.write(json.dumps({
-            "feeds": [{"id": s.id, "url": s.url, "last_success": iso(s.last_success_at),
-                       "last_error": s.last_error, "consecutive_failures": s.consecutive_failures,
-                       "next_poll": iso(s.next_poll_at), "retired": s.retired} for s in feeds],
-            "channels": [b.__dict__ for b in backlog]}, indent=2) + "\n")
+        out.write(json.dumps({"feeds": [_health_json(h) for h in health],
+                              "channels": [b.__dict__ for b in backlog]}, indent=2) + "\n")
         return
-    out.write(f"{'feed':<24} {'last success':<14} {'failures':>8}  {'next poll':<12} last error\n")
-    for s in feeds:
-        out.write(f"{s.id:<24} {_ago(s.last_success_at, now):<14} {s.consecutive_failures:>8}  "
-                  f"{_until(s.next_poll_at, now):<12} {s.last_error or ''}\n")
-    never = [f.id for f in settings.feeds if f.id not in {s.id for s in feeds}]
-    for feed_id in never:
-        out.write(f"{feed_id:<24} {'never polled':<14}\n")
+    _print_feed_health(health, now, out)
     out.write(f"\n{'channel':<24} {'waiting':>8} {'pending':>8} {'failed':>8} {'sent':>6}  last error\n")
     for b in backlog:
         out.write(f"{b.channel_id:<24} {b.undigested:>8} {b.pending:>8} {b.dead:>8} {b.sent:>6}  "
                   f"{b.last_error or ''}\n")
     if any(b.dead for b in backlog):
         out.write("\nfailed digests: fix the channel settings, then `watcher digest --retry`\n")
+
+
+def _health_json(h: FeedHealth) -> dict:
+    return {"id": h.feed_id, "url": h.url, "state": h.state, "last_success": iso(h.last_success),
+            "last_error": h.last_error, "last_error_at": iso(h.last_error_at),
+            "consecutive_failures": h.consecutive_failures, "next_poll": iso(h.next_poll),
+            "newest_entry": iso(h.newest_entry), "retired": h.state == "retired",
+            "warning": h.warning}
+
+
+def _print_feed_health(health: list[FeedHealth], now: datetime, out: TextIO) -> None:
+    """One line per feed; then each feed that needs attention with what to do."""
+    out.write(f"{'feed':<24} {'state':<12} {'last success':<14} {'failures':>8}  "
+              f"{'next poll':<12} {'newest entry':<14} last error\n")
+    for h in health:
+        next_poll = "never" if h.state == "retired" else _until(h.next_poll, now)
+        newest = _ago(h.newest_entry, now) if h.newest_entry else "-"
+        last = _ago(h.last_success, now) if h.state != "never polled" else "never polled"
+        out.write(f"{h.feed_id:<24} {h.state:<12} {last:<14} {h.consecutive_failures:>8}  "
+                  f"{next_poll:<12} {newest:<14} {h.last_error or ''}\n")
+    warnings = [h for h in health if h.warning]
+    if warnings:
+        out.write("\n")
+    for h in warnings:
+        out.write(f"warning: feed {h.feed_id}: {h.warning}\n")
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
