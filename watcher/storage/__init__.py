@@ -17,11 +17,11 @@ from watcher.storage.articles import ArticleRepository, StoredArticle
 from watcher.storage.claims import ClaimRepository, StoredClaim
 from watcher.storage.engine import Database
 from watcher.storage.feeds import FeedRepository, FeedState, FetchOutcome
-from watcher.storage.outbox import ChannelBacklog, Outbox, OutboxDigest
+from watcher.storage.outbox import ChannelBacklog, Outbox, OutboxDigest, RecordedChange
 
 __all__ = [
     "Store", "StoredArticle", "StoredClaim", "FeedState", "FetchOutcome", "OutboxDigest",
-    "ChannelBacklog",
+    "ChannelBacklog", "RecordedChange",
 ]
 
 

@@ -83,6 +83,19 @@ class ClaimRepository:
             conn.execute(update(schema.claims).where(schema.claims.c.id.in_(claim_ids))
                          .values(superseded=True))
 
+    def every(self, topic_id: str | None = None, since: datetime | None = None) -> list[StoredClaim]:
+        """The whole history (superseded claims left out), by topic, metric and publication
+        time; optionally one topic's, and only claims published since a time (exports)."""
+        c = schema.claims
+        query = _select().where(c.c.superseded.is_(False))
+        if topic_id is not None:
+            query = query.where(c.c.topic_id == topic_id)
+        if since is not None:
+            query = query.where(c.c.published >= to_db(since))
+        with self._db.transaction() as conn:
+            rows = conn.execute(query.order_by(c.c.topic_id, c.c.metric, c.c.published, c.c.id))
+            return [_claim(r) for r in rows.all()]
+
     def topics_and_metrics(self) -> list[tuple[str, str]]:
         c = schema.claims
         with self._db.transaction() as conn:

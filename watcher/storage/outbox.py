@@ -47,6 +47,16 @@ class ChannelBacklog:
     last_error: str | None
 
 
+@dataclass(frozen=True)
+class RecordedChange:
+    """A decision as recorded: when, whether it alerted, and what it said."""
+
+    created_at: datetime
+    kind: str
+    alerted: bool
+    change: FigureChange
+
+
 class Outbox:
     def __init__(self, db: Database):
         self._db = db
@@ -78,6 +88,21 @@ class Outbox:
         with self._db.transaction() as conn:
             rows = conn.execute(query.order_by(c.c.created_at, c.c.claim_id)).all()
         return [(r.kind, bool(r.alert), change_from_payload(json.loads(r.payload))) for r in rows]
+
+    def recorded(self, topic_id: str | None = None, since: datetime | None = None) -> list[RecordedChange]:
+        """Every decision (optionally one topic's, recorded since a time), by topic, metric
+        and recording time: what `watcher export --what changes` writes."""
+        c = schema.changes
+        query = select(c)
+        if topic_id is not None:
+            query = query.where(c.c.topic_id == topic_id)
+        if since is not None:
+            query = query.where(c.c.created_at >= to_db(since))
+        query = query.order_by(c.c.topic_id, c.c.metric, c.c.created_at, c.c.claim_id)
+        with self._db.transaction() as conn:
+            rows = conn.execute(query).all()
+        return [RecordedChange(from_db(r.created_at), r.kind, bool(r.alert),  # type: ignore[arg-type]
+                               change_from_payload(json.loads(r.payload))) for r in rows]
 
     # -- digests ---------------------------------------------------------------------------
     def batch(self, channel_id: str, now: datetime) -> str | None:
