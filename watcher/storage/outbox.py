@@ -121,6 +121,15 @@ class Outbox:
             conn.execute(update(d).where(d.c.id.in_(ids)).values(digest_id=digest_id))
         return digest_id
 
+    def oldest_undigested(self, channel_id: str) -> datetime | None:
+        """When the channel's oldest change still waiting for a digest was queued (None:
+        nothing waits): the daemon's catch-up for cron digests missed while it was down."""
+        d = schema.deliveries
+        with self._db.transaction() as conn:
+            oldest = conn.execute(select(func.min(d.c.created_at)).where(
+                d.c.channel_id == channel_id, d.c.digest_id.is_(None))).scalar()
+        return from_db(oldest)
+
     def undigested(self, channel_id: str, now: datetime) -> OutboxDigest | None:
         """What `batch` would gather now, without writing anything (for previews)."""
         d, c = schema.deliveries, schema.changes
