@@ -346,6 +346,7 @@ def test_daemon_killed_while_the_smtp_server_holds_its_reply(tmp_path):
 
 @pytest.mark.slow
 def test_daemon_killed_before_any_send_loses_nothing(tmp_path):
+    from watcher.exceptions import WatcherError
     from watcher.storage import Store
 
     never = "0 0 29 2 *"  # a cron channel: the change waits for its schedule
@@ -356,8 +357,13 @@ def test_daemon_killed_before_any_send_loses_nothing(tmp_path):
         daemon = start_daemon(config)
 
         def recorded() -> bool:
-            with Store(f"sqlite:///{tmp_path / 'watcher.db'}") as store:
-                return store.outbox.backlog(["ops"])[0].undigested == 1
+            if not feeds.count("/wire.xml"):  # the daemon has not created the database yet
+                return False
+            try:
+                with Store(f"sqlite:///{tmp_path / 'watcher.db'}") as store:
+                    return store.outbox.backlog(["ops"])[0].undigested == 1
+            except WatcherError:  # busy: the daemon is writing; look again
+                return False
 
         wait_for(recorded, daemon)
         kill_hard(daemon)
