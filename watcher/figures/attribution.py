@@ -34,9 +34,14 @@ class _Candidate:
 
 
 def find_source(text: str, sentence: tuple[int, int], clause: tuple[int, int],
-                number_at: int, vocab: LanguageVocab) -> str | None:
-    """The source of the figure at `number_at`, or None when the sentence names no one."""
-    cands = _candidates(text, sentence, clause, vocab)
+                number_at: int, vocab: LanguageVocab,
+                cache: dict[tuple[int, int], list[_Candidate]] | None = None) -> str | None:
+    """The source of the figure at `number_at`, or None when the sentence names no one.
+    `cache` (one per sentence) keeps the sentence's candidate sources between its figures."""
+    cache = {} if cache is None else cache
+    if clause not in cache:
+        cache[clause] = _candidates(text, sentence, clause, vocab)
+    cands = cache[clause]
     own = [c for c in cands if clause[0] <= c.pos < clause[1]]
     other = [c for c in cands if c not in own and c.rank != _PREPOSED]
     for pool in (own, other):

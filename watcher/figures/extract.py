@@ -11,9 +11,9 @@ comes from `data/<lang>.yaml` through `vocab.py`.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from watcher.figures.attribution import find_source
 from watcher.figures.numbers import NumberMention, find_numbers
@@ -68,6 +68,9 @@ class _Context:
     cuts: list[int]
     mentions: list[NumberMention]
     walls: list[NumberMention]  # numbers a metric word cannot be reached across
+    wall_starts: list[int]
+    hit_starts: list[int]
+    sources: dict = field(default_factory=dict)  # attribution candidates per clause
 
 
 def extract_claims(text: str, lang: str, vocab: LanguageVocab,
@@ -82,10 +85,12 @@ def extract_claims(text: str, lang: str, vocab: LanguageVocab,
     merged = merge_ranges(text, mentions, vocab)
     starts = [h.start for h in hits]
     countable = [m for m in merged if _near_hit(starts, m) and is_count(text, m, vocab)]
+    number_starts = [m.start for m in merged]
     out: list[tuple[Claim, Sentence]] = []
     for sentence, group in _by_sentence(text, countable, vocab):
-        inside = hits[bisect_left(starts, sentence.start):bisect_left(starts, sentence.end)]
-        out += [(c, sentence) for c in _sentence_claims(text, sentence, group, merged, inside, lang, vocab)]
+        near = hits[bisect_left(starts, sentence.start):bisect_left(starts, sentence.end)]
+        numbers = merged[bisect_left(number_starts, sentence.start):bisect_left(number_starts, sentence.end)]
+        out += [(c, sentence) for c in _sentence_claims(text, sentence, group, numbers, near, lang, vocab)]
     if figures is not None:
         out = [(c, s) for c, s in out if c.metric in figures]
     return out
@@ -110,15 +115,16 @@ def _by_sentence(text: str, mentions: list[NumberMention],
 
 
 def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMention],
-                     every: list[NumberMention], hits: list[_Hit], lang: str,
+                     numbers: list[NumberMention], hits: list[_Hit], lang: str,
                      vocab: LanguageVocab) -> list[Claim]:
+    """Claims of one sentence: `numbers` are all its numbers, `candidates` the countable ones."""
     hits = [h for h in hits if h.end <= sentence.end]
     if not hits:
         return []  # no metric word in this sentence
-    inside = [m for m in every if sentence.start <= m.start < sentence.end]
-    walls = [m for m in inside if not _glued(text[max(0, m.start - 40):m.start], text[m.end:m.end + 40], m)]
+    walls = [m for m in numbers if not _glued(text[max(0, m.start - 40):m.start], text[m.end:m.end + 40], m)]
     ctx = _Context(text, sentence, vocab, hits, WordIndex(text, sentence.start, sentence.end),
-                   clause_bounds(text, sentence.start, sentence.end, vocab), candidates, walls)
+                   clause_bounds(text, sentence.start, sentence.end, vocab), candidates, walls,
+                   [w.start for w in walls], [h.start for h in hits])
     claims = []
     for mention in ctx.mentions:
         claim = _claim_for(ctx, mention, lang)
@@ -136,7 +142,7 @@ def _claim_for(ctx: _Context, mention: NumberMention, lang: str) -> Claim | None
     if metric is None:
         return None
     clause = clause_of(ctx.cuts, s.end, mention.start)
-    source = find_source(text, (s.start, s.end), clause, mention.start, ctx.vocab)
+    source = find_source(text, (s.start, s.end), clause, mention.start, ctx.vocab, ctx.sources)
     return Claim(metric=metric, value=mention.value, value_max=mention.value_max,
                  qualifier=hedge.qualifier,  # type: ignore[arg-type]
                  source=source, quote=text[s.start:s.end].strip(),
@@ -282,7 +288,9 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | No
     right_wall = min(hi, _next_number_start(ctx, mention))
     best: tuple[int, int, int, str] | None = None
     only_right = mention.kind == "words" and mention.value == 1  # "one" is often an article
-    for hit in ctx.hits:
+    # only metric words between the neighbouring numbers can bind (keeps long tables linear)
+    near = ctx.hits[bisect_left(ctx.hit_starts, left_wall):bisect_right(ctx.hit_starts, right_wall)]
+    for hit in near:
         if (only_right and hit.start < mention.end) or _vague(ctx, hit):
             continue
         dist = _distance(ctx, hit, hedge.start, mention.end, left_wall, right_wall)
@@ -338,13 +346,15 @@ def _gap_cost(ctx: _Context, a: int, b: int) -> int:
 
 
 def _previous_number_end(ctx: _Context, mention: NumberMention) -> int:
-    ends = [m.end for m in ctx.walls if m.end <= mention.start]
-    return max(ends, default=ctx.sentence.start)
+    i = bisect_left(ctx.wall_starts, mention.start) - 1
+    while i >= 0 and ctx.walls[i].end > mention.start:
+        i -= 1
+    return ctx.walls[i].end if i >= 0 else ctx.sentence.start
 
 
 def _next_number_start(ctx: _Context, mention: NumberMention) -> int:
-    starts = [m.start for m in ctx.walls if m.start >= mention.end]
-    return min(starts, default=ctx.sentence.end)
+    i = bisect_left(ctx.wall_starts, mention.end)
+    return ctx.walls[i].start if i < len(ctx.walls) else ctx.sentence.end
 
 
 def _needs_met(ctx: _Context, trig: Trigger, mention: NumberMention, clause: tuple[int, int]) -> bool:
