@@ -51,6 +51,16 @@ class Watcher:
         self.sender.gather(channel_ids, now)
         return self.sender.send_due(channel_ids, now, retry_all=retry_all)
 
+    def prune(self, now: datetime | None = None) -> int:
+        """Retention: empty the bodies of articles first seen more than
+        `retention.article_text` ago (claims, changes, titles and links stay); how many were
+        emptied. Meant to run once a day; cheap when there is nothing to prune."""
+        keep = self.settings.retention.article_text
+        if keep is None:
+            return 0
+        now = now or self.clock()
+        return self.store.articles.prune_text(now - keep, now)
+
     def close(self) -> None:
         self.store.close()
 

@@ -202,6 +202,24 @@ class AppriseChannel(_ChannelBase):
         return value
 
 
+class RetentionSettings(_Section):
+    """How long bulky data is kept. Claims, changes and deliveries are kept forever."""
+
+    article_text: Duration | None = timedelta(days=90)  # None ("forever"): never prune
+
+    @field_validator("article_text", mode="before")
+    @classmethod
+    def _forever(cls, value: object) -> object:
+        return None if value in (None, "forever") else value
+
+    @field_validator("article_text")
+    @classmethod
+    def _at_least_a_day(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < timedelta(days=1):
+            raise ValueError("keep article texts at least 1d (or write forever)")
+        return value
+
+
 Channel = Annotated[Union[EmailChannel, WebhookChannel, AppriseChannel],
                     Field(discriminator="type")]
 
@@ -215,6 +233,7 @@ class Settings(_Section):
     figures: list[CustomFigure] = []
     channels: list[Channel] = []
     baselines: list[str] = []  # YAML files of figures known before watcher started
+    retention: RetentionSettings = RetentionSettings()
 
     @model_validator(mode="wrap")
     @classmethod

@@ -22,6 +22,7 @@ class StoredArticle:
     content_hash: str
     published: datetime | None
     first_seen: datetime
+    text_pruned_at: datetime | None = None  # the body was emptied by retention then
 
     @property
     def effective_time(self) -> datetime:
@@ -55,7 +56,7 @@ class ArticleRepository:
             conn.execute(update(schema.articles).where(schema.articles.c.id == article_id).values(
                 url=entry.link, title=entry.title, text=entry.text, lang=entry.lang,
                 content_hash=entry.content_hash, published=to_db(entry.published),
-                updated_at=to_db(now),
+                updated_at=to_db(now), text_pruned_at=None,
             ))
         return self._get(article_id)
 
@@ -66,9 +67,25 @@ class ArticleRepository:
         query = (select(a.c.id, a.c.feed_id, a.c.text).distinct()
                  .select_from(a.join(c, c.c.article_id == a.c.id))
                  .where(c.c.topic_id == topic_id, c.c.superseded.is_(False),
-                        a.c.first_seen >= to_db(since)))
+                        a.c.first_seen >= to_db(since), a.c.text_pruned_at.is_(None)))
         with self._db.transaction() as conn:
             return [(r.id, r.feed_id, r.text) for r in conn.execute(query).all()]
+
+    def prune_text(self, first_seen_before: datetime, now: datetime) -> int:
+        """Retention: empty the bodies of articles first seen before a time (their title, URL,
+        hash, claims and changes stay) and note when; how many were emptied."""
+        a = schema.articles
+        with self._db.transaction() as conn:
+            result = conn.execute(update(a).where(
+                a.c.first_seen < to_db(first_seen_before), a.c.text_pruned_at.is_(None))
+                .values(text="", text_pruned_at=to_db(now)))
+            return int(result.rowcount)
+
+    def body(self, article_id: int) -> str:
+        """An article's stored text ('' once pruned)."""
+        with self._db.transaction() as conn:
+            return conn.execute(select(schema.articles.c.text)
+                                .where(schema.articles.c.id == article_id)).scalar_one()
 
     def count(self) -> int:
         with self._db.transaction() as conn:
@@ -85,4 +102,5 @@ def _article(row) -> StoredArticle:  # type: ignore[no-untyped-def]
         id=row.id, feed_id=row.feed_id, key=row.key, url=row.url, title=row.title,
         content_hash=row.content_hash, published=from_db(row.published),
         first_seen=from_db(row.first_seen),  # type: ignore[arg-type]
+        text_pruned_at=from_db(row.text_pruned_at),
     )

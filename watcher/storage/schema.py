@@ -63,6 +63,10 @@ articles = Table(
     Column("first_seen", String(32), nullable=False),
     Column("updated_at", String(32), nullable=False),
     UniqueConstraint("feed_id", "key", name="uq_articles_feed_key"),
+    # migration 3: retention. The body is emptied after `retention.article_text`; the
+    # title, URL, hash and every claim and change stay.
+    Column("text_pruned_at", String(32)),  # when the body was emptied; None: still kept
+    Index("ix_articles_first_seen", "first_seen"),
 )
 
 claims = Table(
@@ -119,7 +123,7 @@ deliveries = Table(
     Index("ix_deliveries_channel_digest", "channel_id", "digest_id"),
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _v1_create_all(conn: Connection) -> None:
@@ -144,10 +148,20 @@ def _v2_feed_health(conn: Connection) -> None:
     conn.execute(text("UPDATE feeds SET configured_url = url WHERE configured_url IS NULL"))
 
 
+def _v3_article_retention(conn: Connection) -> None:
+    """Article bodies can be pruned after a retention period (`articles.text_pruned_at`)."""
+    if "text_pruned_at" not in {c["name"] for c in inspect(conn).get_columns("articles")}:
+        kind = articles.c.text_pruned_at.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE articles ADD COLUMN text_pruned_at {kind}"))
+    if "ix_articles_first_seen" not in {i["name"] for i in inspect(conn).get_indexes("articles")}:
+        conn.execute(text("CREATE INDEX ix_articles_first_seen ON articles (first_seen)"))
+
+
 # Migration N brings a database from version N-1 to N. Append, never edit.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_create_all,
     2: _v2_feed_health,
+    3: _v3_article_retention,
 }
 
 
