@@ -30,7 +30,7 @@ from __future__ import annotations
 import gzip
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
@@ -52,6 +52,9 @@ class Response:
     content_length: override the Content-Length header (None: the real length;
     -1: omit it and close the connection to end the body).
     chunked: send the body with Transfer-Encoding: chunked (in `drip` sizes if given).
+    stream: a function returning the body as an iterable of chunks, produced as they are
+    sent (a 1 GB body without 1 GB in memory); give `content_length` for its size or
+    leave it None to end the body by closing the connection.
     """
 
     body: bytes = b""
@@ -67,6 +70,7 @@ class Response:
     raw_gzip: bool = False
     content_length: int | None = None
     chunked: bool = False
+    stream: Callable[[], Iterable[bytes]] | None = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,10 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in _response_headers(resp, status, len(body)).items():
             self.send_header(name, value)
         self.end_headers()
+        if resp.stream is not None:
+            self._write_stream(resp.stream() if send_body else ())
+            self.close_connection = True
+            return
         if send_body and status != 304:
             self._write_body(body, resp.drip, resp.chunked)
         if resp.content_length == -1:
@@ -236,6 +244,16 @@ class _Handler(BaseHTTPRequestHandler):
             pass  # the client gave up, which is what hostile-server tests expect
 
 
+    def _write_stream(self, chunks: Iterable[bytes]) -> None:
+        try:
+            for chunk in chunks:
+                if self.owner._stopping.is_set():
+                    return
+                self.wfile.write(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client stopped reading at its cap, as it should
+
+
 def _not_modified(resp: Response, req_headers: Mapping[str, str]) -> bool:
     if resp.status != 200:
         return False
@@ -248,6 +266,8 @@ def _response_headers(resp: Response, status: int, body_len: int) -> dict[str, s
     out = {"Content-Type": resp.content_type}
     if resp.chunked:
         out["Transfer-Encoding"] = "chunked"
+    elif resp.stream is not None and resp.content_length is None:
+        out["Connection"] = "close"
     elif resp.content_length is None:
         out["Content-Length"] = str(0 if status == 304 else body_len)
     elif resp.content_length >= 0:
