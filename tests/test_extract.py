@@ -198,7 +198,7 @@ def test_regional_language_tags_and_unknown_languages():
 def test_a_long_table_of_numbers_stays_fast():
     # 2,000 numbers and 2,000 metric words with no sentence end: must stay linear, not quadratic
     import time
-    text = " ".join(f"{i * 7 + 11} killed" for i in range(2000))
+    text = " ".join(f"{i * 7 + 3000} killed" for i in range(2000))  # no year-like numbers
     start = time.perf_counter()
     claims = Extractor().extract(text, "en")
     assert len(claims) == 2000
