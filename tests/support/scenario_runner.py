@@ -151,11 +151,34 @@ def load_scenario(path: Path) -> Scenario:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     known: dict[str, Item] = {}
     steps = [_step(i, raw, known) for i, raw in enumerate(data["steps"], start=1)]
+    declared = {f["id"] for f in data["feeds"]}
+    for step in steps:
+        if undeclared := set(step.feeds) - declared:
+            raise ValueError(f"{path.name} step {step.index}: feeds {sorted(undeclared)} not declared")
     return Scenario(name=path.stem, lang=data["lang"], story=data.get("story", ""),
                     topic=data["topic"], feeds=data["feeds"], steps=steps)
 
 
+STEP_KEYS = {"date", "note", "feeds", "expect", "xfail"}
+ITEM_KEYS = {"guid", "title", "text", "published"}
+EXPECT_KEYS = {"metric", "kind", "value", "previous", "source"}
+KINDS = {"new", "changed", "conflict"}
+
+
+def _check(what: str, raw: dict[str, Any], allowed: set[str], required: set[str]) -> None:
+    """A misspelt key must not silently turn an expectation into no expectation."""
+    if unknown := set(raw) - allowed:
+        raise ValueError(f"{what}: unknown keys {sorted(unknown)} (allowed: {sorted(allowed)})")
+    if missing := required - set(raw):
+        raise ValueError(f"{what}: missing keys {sorted(missing)}")
+
+
 def _step(index: int, raw: dict[str, Any], known: dict[str, Item]) -> Step:
+    _check(f"step {index}", raw, STEP_KEYS, {"date", "expect"})
+    for e in raw.get("expect") or []:
+        _check(f"step {index} expect", e, EXPECT_KEYS, {"metric", "kind", "value", "previous"})
+        if e["kind"] not in KINDS:
+            raise ValueError(f"step {index}: kind {e['kind']!r} is never delivered (one of {sorted(KINDS)})")
     feeds = {}
     before = set(known)
     for feed_id, items in (raw.get("feeds") or {}).items():
@@ -171,6 +194,7 @@ def _step(index: int, raw: dict[str, Any], known: dict[str, Item]) -> Step:
 def _item(raw: str | dict[str, Any], known: dict[str, Item]) -> Item:
     if isinstance(raw, str):
         return known[raw]
+    _check(f"item {raw.get('guid')}", raw, ITEM_KEYS, ITEM_KEYS)
     if raw["guid"] in known:
         raise ValueError(f"item {raw['guid']!r} is defined twice: refer to it by its guid")
     item = Item(raw["guid"], raw["title"], " ".join(raw["text"].split()), _when(raw["published"]))
