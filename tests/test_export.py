@@ -41,7 +41,8 @@ def config(tmp_path, database):
         feeds.set("/wire.xml", rss([LATER, FIRST]))
         path = use_database(dprk_config(tmp_path, feed_url=feeds.url("/wire.xml"),
                                         webhook_url="http://127.0.0.1:9/unused"), database)
-        path.write_text(path.read_text().replace("    url:", "    name: Test Wire, Seoul\n    url:", 1))
+        named = path.read_text().replace("    url:", "    name: Test Wire, Seoul\n    url:", 1)
+        path.write_text(named)
         watcher = make_watcher(load_settings(path, env={}), clock=lambda: T0 + timedelta(days=30))
         try:
             watcher.poll()
@@ -82,7 +83,8 @@ def test_claims_json_is_an_array_with_numeric_values_and_the_same_content(config
 def test_changes_show_kind_alert_previous_and_current_figures(config):
     changes = json.loads(export(config, "--what", "changes", "--format", "json").stdout)
     assert [(c["kind"], c["alerted"], c["previous_value"], c["current_value"], c["delta"])
-            for c in changes] == [("new", True, None, 600, None), ("changed", True, 600, 2000, 1400)]
+            for c in changes] == [("new", True, None, 600, None),
+                                  ("changed", True, 600, 2000, 1400)]
     assert changes[1]["reason"] and changes[1]["created"] == "2025-11-19T09:00:00Z"
     rows = list(csv.DictReader(io.StringIO(export(config, "--what", "changes").stdout, newline="")))
     assert [(r["kind"], r["alerted"], r["previous_value"]) for r in rows] == [

@@ -85,8 +85,9 @@ def test_an_upgraded_database_takes_new_data_and_the_new_columns_work(v1_databas
                       title="New", text="About 3,000 were killed.", published=NOW, lang="en")
         article = store.articles.add(entry, NOW)
         assert article.id == 3  # ids continue after the old rows
-        claim = Claim("killed", 3000, None, "approx", None, "About 3,000 were killed.", (6, 11), "en")
-        claim_id = store.claims.add("dprk-troops", claim, article_id=article.id, published=NOW, now=NOW)
+        claim = Claim("killed", 3000, None, "approx", None, entry.text, (6, 11), "en")
+        claim_id = store.claims.add("dprk-troops", claim, article_id=article.id,
+                                    published=NOW, now=NOW)
         assert claim_id == 3
         assert store.articles.prune_text(NOW - timedelta(days=90), NOW) == 2  # the two old ones
         assert store.articles.find("wire", "nk-1").text_pruned_at == NOW  # type: ignore[union-attr]
@@ -100,7 +101,8 @@ def test_reopening_an_upgraded_database_migrates_nothing_again(v1_database):
         assert len(store.claims.history("dprk-troops", "killed")) == 2
 
 
-def test_an_upgrade_interrupted_half_way_completes_on_the_next_start(v1_database, monkeypatch):
+def test_an_upgrade_interrupted_half_way_leaves_version_1_and_completes_next_time(
+        v1_database, monkeypatch):
     last = schema.SCHEMA_VERSION
     real = schema.MIGRATIONS[last]
 
@@ -111,6 +113,10 @@ def test_an_upgrade_interrupted_half_way_completes_on_the_next_start(v1_database
     monkeypatch.setitem(schema.MIGRATIONS, last, crash_after_the_work)
     with pytest.raises(StorageError, match="power cut"):
         Store(v1_database)
+    engine = create_engine(v1_database)
+    with engine.connect() as conn:  # the upgrade commits whole, or not at all
+        assert schema.current_version(conn) == 1
+    engine.dispose()
     monkeypatch.setitem(schema.MIGRATIONS, last, real)
     with Store(v1_database) as store:
         assert _version(store) == last

@@ -12,7 +12,6 @@ from tests.support.databases import BACKENDS, database_url
 from watcher.exceptions import StorageError
 from watcher.storage import Store
 from watcher.storage.schema import SCHEMA_VERSION
-from watcher.storage.schema import SCHEMA_VERSION
 from watcher.types import Claim, FigureChange, FigureRecord
 
 NOW = datetime(2025, 10, 24, 12, tzinfo=timezone.utc)

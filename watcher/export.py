@@ -47,7 +47,8 @@ def parse_since(value: str) -> datetime:
 
 
 def export_rows(store: Store, what: What, *, topic: str | None = None,
-                since: datetime | None = None, outlets: Mapping[str, str] | None = None) -> list[Row]:
+                since: datetime | None = None,
+                outlets: Mapping[str, str] | None = None) -> list[Row]:
     """The rows of an export, in column order. `outlets` names feeds (id → name)."""
     if what == "claims":
         return [claim_row(c, outlets or {}) for c in store.claims.every(topic, since)]

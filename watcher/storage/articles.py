@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, update
 
 from watcher.storage import schema
-from watcher.storage.engine import Database, from_db, to_db
+from watcher.storage.engine import Database, clean, from_db, to_db
 from watcher.types import Entry
 
 
@@ -37,14 +37,16 @@ class ArticleRepository:
     def find(self, feed_id: str, key: str) -> StoredArticle | None:
         t = schema.articles
         with self._db.transaction() as conn:
-            row = conn.execute(select(t).where(t.c.feed_id == feed_id, t.c.key == key)).first()
+            query = select(t).where(t.c.feed_id == feed_id, t.c.key == clean(key))
+            row = conn.execute(query).first()
         return None if row is None else _article(row)
 
     def add(self, entry: Entry, now: datetime) -> StoredArticle:
         with self._db.transaction() as conn:
             result = conn.execute(insert(schema.articles).values(
-                feed_id=entry.feed_id, key=entry.key, url=entry.link, title=entry.title,
-                text=entry.text, lang=entry.lang, content_hash=entry.content_hash,
+                feed_id=entry.feed_id, key=clean(entry.key), url=clean(entry.link),
+                title=clean(entry.title), text=clean(entry.text), lang=entry.lang,
+                content_hash=entry.content_hash,
                 published=to_db(entry.published), first_seen=to_db(now), updated_at=to_db(now),
             ))
             article_id = result.inserted_primary_key[0]
@@ -54,7 +56,8 @@ class ArticleRepository:
         """The feed edited an entry we know: keep its identity and first-seen time."""
         with self._db.transaction() as conn:
             conn.execute(update(schema.articles).where(schema.articles.c.id == article_id).values(
-                url=entry.link, title=entry.title, text=entry.text, lang=entry.lang,
+                url=clean(entry.link), title=clean(entry.title), text=clean(entry.text),
+                lang=entry.lang,
                 content_hash=entry.content_hash, published=to_db(entry.published),
                 updated_at=to_db(now), text_pruned_at=None,
             ))

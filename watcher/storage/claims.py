@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 
 from watcher.storage import schema
-from watcher.storage.engine import Database, from_db, to_db
+from watcher.storage.engine import Database, clean, from_db, to_db
 from watcher.types import ArticleRef, Claim, FigureRecord, Qualifier
 
 
@@ -49,8 +49,8 @@ class ClaimRepository:
         with self._db.transaction() as conn:
             result = conn.execute(insert(schema.claims).values(
                 topic_id=topic_id, metric=claim.metric, value=claim.value,
-                value_max=claim.value_max, qualifier=claim.qualifier, source=claim.source,
-                quote=claim.quote, lang=claim.lang, article_id=article_id,
+                value_max=claim.value_max, qualifier=claim.qualifier, source=clean(claim.source),
+                quote=clean(claim.quote), lang=claim.lang, article_id=article_id,
                 published=to_db(published), recorded_at=to_db(now),
             ))
             return int(result.inserted_primary_key[0])

@@ -23,7 +23,7 @@ from watcher.exceptions import StorageError
 from watcher.storage import schema
 
 
-_MIGRATION_LOCK = 0x77617463  # PostgreSQL advisory lock key held while migrating ("watc")
+_MIGRATION_LOCK = 0x77617463  # PostgreSQL advisory lock key of exclusive transactions ("watc")
 
 
 def to_db(moment: datetime | None) -> str | None:
@@ -36,6 +36,12 @@ def to_db(moment: datetime | None) -> str | None:
 
 def from_db(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+def clean(value: str | None) -> str | None:
+    """Feed text as every backend can store it: PostgreSQL refuses NUL characters in text
+    (feeds do carry them now and then); SQLite would keep them, so both drop them."""
+    return None if value is None else value.replace("\x00", "")
 
 
 def instance_lock_path(url: str) -> Path | None:
@@ -65,21 +71,31 @@ class Database:
         self.engine.dispose()
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
-        """Nested calls join the outer transaction; the outermost commits."""
+    def transaction(self, *, exclusive: bool = False) -> Iterator[Connection]:
+        """Nested calls join the outer transaction; the outermost commits. `exclusive`:
+        other processes' exclusive transactions wait until this one ends (migrations)."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             yield conn
             return
         try:
             with self.engine.begin() as conn:
+                if exclusive:
+                    self._lock(conn)
                 self._local.conn = conn
                 try:
                     yield conn
                 finally:
                     self._local.conn = None
         except SQLAlchemyError as e:
-            raise StorageError(f"database {self.display_url}: {_first_line(e)}{self._hint(e)}") from e
+            raise StorageError(
+                f"database {self.display_url}: {_first_line(e)}{self._hint(e)}") from e
+
+    def _lock(self, conn: Connection) -> None:
+        if self.backend == "sqlite":  # the driver would begin only at the first INSERT, after DDL
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        elif self.backend == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
 
     @property
     def backend(self) -> str:
@@ -89,7 +105,8 @@ class Database:
     def _hint(self, error: SQLAlchemyError) -> str:
         if self.backend == "sqlite" or not isinstance(error, OperationalError):
             return ""
-        return " (is the server running, and are the URL's host, port, user, password and database right?)"
+        return (" (is the server running, and are the URL's host, port, user, password and "
+                "database right?)")
 
     @property
     def display_url(self) -> str:
@@ -97,10 +114,8 @@ class Database:
 
     def _migrate(self) -> None:
         """Create a new database at the current version, or bring an older one forward
-        (each migration in the same transaction as its version stamp); refuse a newer one."""
-        with self.transaction() as conn:
-            if self.backend == "postgresql":  # two processes opening a new database: one creates
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+        (every step and its version stamp in one transaction); refuse a newer one."""
+        with self.transaction(exclusive=True) as conn:  # two processes opening it: one migrates
             version = schema.current_version(conn)
             if version > schema.SCHEMA_VERSION:
                 raise StorageError(

@@ -89,7 +89,8 @@ class Outbox:
             rows = conn.execute(query.order_by(c.c.created_at, c.c.claim_id)).all()
         return [(r.kind, bool(r.alert), change_from_payload(json.loads(r.payload))) for r in rows]
 
-    def recorded(self, topic_id: str | None = None, since: datetime | None = None) -> list[RecordedChange]:
+    def recorded(self, topic_id: str | None = None,
+                 since: datetime | None = None) -> list[RecordedChange]:
         """Every decision (optionally one topic's, recorded since a time), by topic, metric
         and recording time: what `watcher export --what changes` writes."""
         c = schema.changes
