@@ -21,6 +21,7 @@ from watcher.app import make_watcher
 from watcher.config.loader import load_settings
 from watcher.exceptions import StorageError
 from watcher.storage import Store
+from watcher.storage.engine import ServerInstanceLock
 from watcher.storage.schema import SCHEMA_VERSION, current_version
 
 T0 = datetime(2025, 10, 20, 9, tzinfo=timezone.utc)
@@ -82,3 +83,17 @@ def test_processes_opening_a_new_database_at_once_all_succeed(database):
 
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(open_and_read, range(4))) == [SCHEMA_VERSION] * 4
+
+
+@needs_postgres
+def test_one_daemon_per_postgresql_database(tmp_path):
+    with database_url("postgresql", tmp_path) as url:
+        first, second = ServerInstanceLock(url), ServerInstanceLock(url)
+        first.acquire()
+        try:
+            with pytest.raises(StorageError, match="another `watcher run` is already using"):
+                second.acquire()
+        finally:
+            first.release()
+        second.acquire()  # free again once the first daemon stops
+        second.release()

@@ -24,6 +24,7 @@ from watcher.storage import schema
 
 
 _MIGRATION_LOCK = 0x77617463  # PostgreSQL advisory lock key of exclusive transactions ("watc")
+_INSTANCE_LOCK = 0x77617464  # PostgreSQL advisory lock key held by the running daemon
 
 
 def to_db(moment: datetime | None) -> str | None:
@@ -52,6 +53,42 @@ def instance_lock_path(url: str) -> Path | None:
     path = Path(parsed.database)
     path.parent.mkdir(parents=True, exist_ok=True)
     return path.with_name(path.name + ".lock")
+
+
+class ServerInstanceLock:
+    """One daemon per PostgreSQL database: a session advisory lock, held by a connection of
+    its own for as long as the daemon runs (SQLite uses a lock file: `instance_lock_path`).
+
+    `acquire()` raises StorageError when another process holds it; `release()` (or the
+    process ending, or its connection dropping) frees it.
+    """
+
+    def __init__(self, url: str):
+        self._engine = _make_engine(url)
+        self._conn: Connection | None = None
+        self._shown = make_url(url).render_as_string(hide_password=True)
+
+    def acquire(self) -> None:
+        try:
+            conn = self._engine.connect()
+            held = conn.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                {"key": _INSTANCE_LOCK}).scalar_one()
+            conn.commit()
+        except SQLAlchemyError as e:
+            self._engine.dispose()
+            raise StorageError(f"database {self._shown}: {_first_line(e)}") from e
+        if not held:
+            conn.close()
+            self._engine.dispose()
+            raise StorageError(f"another `watcher run` is already using {self._shown}; stop "
+                               f"it first, or give this one another database")
+        self._conn = conn
+
+    def release(self) -> None:
+        if self._conn is not None:
+            self._conn.close()  # ends the session, and with it the lock
+            self._conn = None
+        self._engine.dispose()
 
 
 class Database:
