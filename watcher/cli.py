@@ -81,6 +81,9 @@ def _global_options(parser: argparse.ArgumentParser, inherited: bool = False) ->
     flag = {"action": "store_true", **extra}
     parser.add_argument("--debug", help="show tracebacks and debug logs", **flag)
     parser.add_argument("-v", "--verbose", help="log what happens to each feed", **flag)
+    parser.add_argument("--log-format", choices=("text", "json"), metavar="text|json",
+                        help="log lines as text (default) or JSON objects with ts, level, "
+                        "logger, message and fields", **({"default": "text"} | extra))
 
 
 def _command(sub, name: str, help_: str, description: str, epilog: str = ""):  # type: ignore[no-untyped-def]
@@ -438,10 +441,12 @@ def _print_claims(claims, as_json: bool, out: TextIO) -> None:  # type: ignore[n
 
 
 def _setup_logging(args: argparse.Namespace) -> None:
+    """Logs go to stderr, as text or JSON lines (--log-format), secrets redacted."""
+    from watcher.logs import setup_logging
+
     level = logging.DEBUG if args.debug else logging.INFO if args.verbose or args.command == "run" \
         else logging.WARNING
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging(level, getattr(args, "log_format", "text"), sys.stderr)
     for noisy in ("apscheduler", "urllib3", "mail.log"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
 
