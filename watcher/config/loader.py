@@ -330,7 +330,7 @@ def _message(err: Any, path: Path_, data: Any) -> str:
     if kind == "union_tag_invalid":
         tag = str(err["ctx"]["tag"])
         return f"{tag!r} is not a channel type{_suggest(tag, ['email', 'webhook'])} " \
-               "(types: email, webhook)"
+               "(types: email, webhook, apprise)"
     if kind in _BOUNDS:
         words, limit = _BOUNDS[kind]
         return f"must be {words} {err['ctx'][limit]}, got {_describe_value(given)}"
