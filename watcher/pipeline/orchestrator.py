@@ -216,10 +216,11 @@ class Pipeline:
             return ()
         if parsed.warning:
             log.info("feed %s: readable despite a problem: %s", feed.id, parsed.warning)
-        report.entries = len(parsed.entries)
+        entries = _first_of_each_key(parsed.entries)
+        report.entries = len(entries)
         if feed.lang:  # the user's word beats the feed's declaration (often a wrong "en")
-            return tuple(replace(e, lang=feed.lang) for e in parsed.entries)
-        return parsed.entries
+            return tuple(replace(e, lang=feed.lang) for e in entries)
+        return entries
 
     def _with_full_text(self, feed: FeedSettings, entries: tuple[Entry, ...],
                         limiter: HostLimiter, report: FeedReport) -> tuple[Entry, ...]:
@@ -469,6 +470,18 @@ def _lanes(selected: list[tuple[FeedSettings, FeedState | None]],
         min(site_lanes, key=len).append(item)
     lanes = [lane for site_lanes in by_site.values() for lane in site_lanes if lane]
     return sorted(lanes, key=len, reverse=True)  # longest first: they bound the poll's time
+
+
+def _first_of_each_key(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
+    """One entry per key: a feed that lists two different items under one guid would
+    otherwise have each replace the other on every poll (an "edit" each time)."""
+    seen: set[str] = set()
+    out = []
+    for entry in entries:
+        if entry.key not in seen:
+            seen.add(entry.key)
+            out.append(entry)
+    return tuple(out)
 
 
 def _deferred(url: str, wait: float) -> FetchResult:
