@@ -25,9 +25,14 @@ import re
 import sys
 from datetime import datetime, timezone
 from typing import Any, TextIO
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from watcher.deliver.redact import (
-    REDACTED, opaque_url_secrets, register_secrets, scrub, url_secrets,
+    REDACTED,
+    opaque_url_secrets,
+    register_secrets,
+    scrub,
+    url_secrets,
 )
 
 FORMATS = ("text", "json")
@@ -112,17 +117,27 @@ def register_settings_secrets(settings: Any) -> None:
     channel URLs) so that no log line shows them."""
     found: list[str | None] = []
     for feed in getattr(settings, "feeds", []):
-        found += url_secrets(feed.url)
+        found += url_credentials(feed.url)
     for channel in getattr(settings, "channels", []):
         found += _channel_secrets(channel)
     register_secrets(found)
+
+
+def url_credentials(url: str) -> list[str]:
+    """The secret parts of a URL: its password, credential query values (token=, key=…)
+    and token-like path segments; not its user name, nor ordinary query values (page=2),
+    which are words that must stay readable elsewhere in the logs."""
+    parts = urlsplit(url)
+    query = [v for k, v in parse_qsl(parts.query) if _QUERY_SECRET.match(f"?{k}=x")]
+    tokens = [s for s in url_secrets(urlunsplit(("", "", parts.path, "", ""))) if s]
+    return [s for s in [parts.password or "", *query, *tokens] if s]
 
 
 def _channel_secrets(channel: Any) -> list[str | None]:
     found: list[str | None] = [_plain(getattr(channel, "secret", None))]
     url = getattr(channel, "url", None)
     if isinstance(url, str):
-        found += url_secrets(url)
+        found += url_credentials(url)
     smtp = getattr(channel, "smtp", None)
     if smtp is not None:
         found += [_plain(getattr(smtp, "password", None))]

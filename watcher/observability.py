@@ -15,6 +15,7 @@ send or schedule anything: `watcher.scheduler` calls `Metrics.record_poll` /
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
@@ -142,7 +143,8 @@ class StatusServer:
         host, port = parse_listen(listen)
         self.metrics, self.ready = metrics, ready
         try:
-            self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+            server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+            self._httpd = server_class((host, port), _handler_for(self))
         except OSError as e:
             raise WatcherError(f"cannot listen on {listen} for /metrics: {e.strerror}; "
                                f"change `http.listen` in the config or free the port") from e
@@ -153,7 +155,8 @@ class StatusServer:
     @property
     def address(self) -> str:
         host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        host = host.decode() if isinstance(host, bytes) else host
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     def start(self) -> None:
         self._thread.start()
@@ -171,6 +174,10 @@ def parse_listen(listen: str) -> tuple[str, int]:
     if not port.isdigit() or int(port) > 65535:
         raise WatcherError(f"http.listen {listen!r} is not host:port; write e.g. 127.0.0.1:9464")
     return host, int(port)
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 def _handler_for(server: StatusServer) -> type[BaseHTTPRequestHandler]:
