@@ -51,7 +51,16 @@ class _Section(BaseModel):
 
 
 class HttpSettings(_Section):
-    listen: str = "127.0.0.1:9464"
+    listen: str = "127.0.0.1:9464"  # /healthz /readyz /metrics; loopback unless told otherwise
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"{value!r} is not host:port; write e.g. 127.0.0.1:9464 "
+                             "(or 0.0.0.0:9464 to be scraped from other machines)")
+        return value
 
 
 class FetchSettings(_Section):
