@@ -24,10 +24,10 @@ import feedparser
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.feed_server import FeedServer  # noqa: E402
-from tests.support.scenario import Item, rss  # noqa: E402
-from watcher.app import make_watcher  # noqa: E402
-from watcher.config.loader import load_settings  # noqa: E402
+from tests.support.feed_server import FeedServer
+from tests.support.scenario import Item, rss
+from watcher.app import make_watcher
+from watcher.config.loader import load_settings
 
 NOW = datetime(2025, 11, 1, tzinfo=UTC)
 _LETTERS = random.Random(0)

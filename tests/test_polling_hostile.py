@@ -129,7 +129,7 @@ def polled(tmp_path_factory):
 
 
 def test_each_hostile_feed_is_named_with_its_error_and_the_normal_feed_is_stored(polled, capsys):
-    report, states, peak, rss_growth, elapsed, _ = polled
+    report, _states, peak, rss_growth, elapsed, _ = polled
     by_id = {f.feed_id: f for f in report.feeds}
     assert by_id["normal"].status == "ok" and by_id["normal"].new_entries == 3
     for feed_id, (_, message) in HOSTILE.items():

@@ -9,6 +9,7 @@ Does not own: fetching, backoff arithmetic (the orchestrator's `_outcome`) or pr
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,7 +31,7 @@ def newest_published(published: Iterable[datetime | None], now: datetime) -> dat
 def median_gap(published: Iterable[datetime | None]) -> float | None:
     """Median seconds between consecutive distinct publication times; None with < 2 dates."""
     moments = sorted({p for p in published if p is not None})
-    gaps = [(b - a).total_seconds() for a, b in zip(moments, moments[1:])]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(moments)]
     return median(gaps) if gaps else None
 
 

@@ -16,24 +16,24 @@ import hashlib
 import logging
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from watcher.baselines import Baseline
 from watcher.config.models import FeedSettings, Settings, TopicSettings
+from watcher.exceptions import ParseError
 from watcher.figures import Extractor
 from watcher.pipeline.compare import Decision, decide, same_figure
 from watcher.pipeline.fetch import Fetcher, FetchResult
 from watcher.pipeline.fulltext import decode_page, extract_main_text
 from watcher.pipeline.health import median_gap, newest_published, poll_interval
-from watcher.pipeline.politeness import HostLimiter, site_of
 from watcher.pipeline.match import TopicMatcher
 from watcher.pipeline.parse import parse_feed
+from watcher.pipeline.politeness import HostLimiter, site_of
 from watcher.pipeline.syndication import Candidate, find_original
 from watcher.storage import FeedState, FetchOutcome, Store, StoredArticle, StoredClaim
-from watcher.exceptions import ParseError
 from watcher.types import ArticleRef, Claim, Entry, FigureChange, FigureRecord
 
 log = logging.getLogger("watcher.poll")
