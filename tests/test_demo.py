@@ -6,12 +6,22 @@ import json
 import subprocess
 from email import message_from_bytes, policy
 
+import pytest
+
 from tests.support.scenario import REPO, watcher_cmd
 
 
-def test_demo_runs_the_story_offline_and_says_where_its_outputs_are(tmp_path):
-    result = subprocess.run(watcher_cmd("demo", "--output", str(tmp_path)), cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """One demo run, as a new user starts it, shared by the tests of this module."""
+    folder = tmp_path_factory.mktemp("demo")
+    result = subprocess.run(watcher_cmd("demo", "--output", str(folder)), cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    return folder, result
+
+
+def test_demo_runs_the_story_offline_and_says_where_its_outputs_are(demo):
+    tmp_path, result = demo
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.count("── Step") == 5
@@ -33,9 +43,9 @@ def test_demo_runs_the_story_offline_and_says_where_its_outputs_are(tmp_path):
     assert {p.get_content_type() for p in first.iter_parts()} == {"text/plain", "text/html"}
 
 
-def test_the_demo_config_it_leaves_behind_works_with_the_other_commands(tmp_path):
-    subprocess.run(watcher_cmd("demo", "--output", str(tmp_path)), cwd=REPO, check=True,
-                   capture_output=True, timeout=120)
+def test_the_demo_config_it_leaves_behind_works_with_the_other_commands(demo):
+    tmp_path, result = demo
+    assert result.returncode == 0, result.stderr
     config = str(tmp_path / "watcher.yaml")
     figures = subprocess.run(watcher_cmd("--config", config, "figures", "--json"), cwd=REPO,
                              capture_output=True, text=True, timeout=60)
