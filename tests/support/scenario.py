@@ -56,6 +56,7 @@ def dprk_config(tmp: Path, *, feed_url: str, smtp_port: int | None = None,
     schedule: immediate""" + (f"\n    secret: {secret}" if secret else ""))
     text = f"""
 database: sqlite:///{tmp / 'watcher.db'}
+fetch: {{host_spacing: 0s}}  # all test feeds share one loopback host
 feeds:
   - id: wire
     url: {feed_url}
