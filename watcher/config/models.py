@@ -41,6 +41,18 @@ def parse_duration(value: object) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+
+def parse_language(value: object) -> str:
+    """'it', 'it-IT', 'pt_BR' → the primary language subtag ('it', 'pt'), as stored."""
+    if isinstance(value, str):
+        m = re.match(r"^\s*([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*\s*$", value)
+        if m:
+            return m.group(1).lower()
+    raise ValueError(f"{value!r} is not a language code; write e.g. en, it, fr, de, es, ru, uk")
+
+
+Language = Annotated[str, BeforeValidator(parse_language)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 
 
@@ -79,7 +91,7 @@ class FeedSettings(_Section):
     id: Identifier
     url: str
     name: str | None = None
-    lang: str | None = None  # language of the feed's articles; guessed when absent
+    lang: Language | None = None  # language of the feed's articles; guessed when absent
     interval: Duration = timedelta(minutes=15)
     full_text: bool = False
     adaptive: bool = False  # poll at the feed's own publishing rhythm, within the bounds below
