@@ -203,3 +203,16 @@ def test_a_long_table_of_numbers_stays_fast():
     claims = Extractor().extract(text, "en")
     assert len(claims) == 2000
     assert time.perf_counter() - start < 5
+
+
+def _regressions() -> list[dict]:
+    import yaml
+    data = yaml.safe_load((Path(__file__).parent / "data" / "extract_cases.yaml").read_text(encoding="utf-8"))
+    return data["regressions"]
+
+
+@pytest.mark.parametrize("case", _regressions(), ids=lambda c: c["id"])
+def test_regression_cases_give_exactly_their_claims(case):
+    """tests/data/extract_cases.yaml `regressions`: mechanisms fixed after a scenario found them."""
+    want = {(c["metric"], c["value"], c["value_max"], c["qualifier"], c["source"]) for c in case["claims"]}
+    assert facts(case["text"], case["lang"], subject=case.get("subject", ())) == want

@@ -13,8 +13,9 @@ from collections.abc import Collection, Sequence
 from functools import cache, lru_cache
 
 from watcher.config.models import CustomFigure
-from watcher.figures.extract import extract_claims
-from watcher.figures.text import fold, words
+from watcher.figures.extract import Found, extract_claims
+from watcher.figures.subject import SubjectMatcher
+from watcher.figures.text import words
 from watcher.figures.vocab import available_languages, get_vocab, load_data
 from watcher.types import Claim
 
@@ -44,29 +45,13 @@ class Extractor:
         found = extract_claims(text, lang, vocab, figures)
         if subject:
             matcher = SubjectMatcher(subject)
-            found = [(c, s) for c, s in found if matcher.matches(text[s.start:s.end])]
-        return [c for c, _ in found]
+            found = [f for f in found if matcher.about(text, (f.sentence.start, f.sentence.end),
+                                                       _number_at(f), f.metric_at, vocab)]
+        return [f.claim for f in found]
 
 
-class SubjectMatcher:
-    """"is this sentence about North Korean troops?": every word of one term, fuzzily."""
-
-    def __init__(self, terms: Sequence[str]):
-        self._terms = [[fold(w) for w in words(t)] for t in terms if words(t)]
-
-    def matches(self, sentence: str) -> bool:
-        have = {fold(w) for w in words(sentence)}
-        return any(all(_word_in(w, have) for w in term) for term in self._terms)
-
-
-def _word_in(word: str, have: set[str]) -> bool:
-    """Exact, or an inflected form: a shared stem of all but the last few letters."""
-    if word in have:
-        return True
-    stem = max(4, len(word) - 3)
-    if len(word) < 4:
-        return False
-    return any(len(h) >= 4 and h[:stem] == word[:stem] for h in have)
+def _number_at(found: Found) -> tuple[int, int]:
+    return found.claim.span[0], found.claim.span[1]
 
 
 def _supported(lang: str | None) -> str | None:

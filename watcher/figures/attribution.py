@@ -43,12 +43,19 @@ def find_source(text: str, sentence: tuple[int, int], clause: tuple[int, int],
         cache[clause] = _candidates(text, sentence, clause, vocab)
     cands = cache[clause]
     own = [c for c in cands if clause[0] <= c.pos < clause[1]]
-    other = [c for c in cands if c not in own and c.rank != _PREPOSED]
+    other = [c for c in cands if c not in own and (c.rank != _PREPOSED or _announces(text, c.pos, clause[0]))]
     for pool in (own, other):
         if pool:
             best = min(pool, key=lambda c: (c.rank, abs(c.pos - number_at)))
             return best.phrase
     return None
+
+
+def _announces(text: str, pos: int, clause_start: int) -> bool:
+    """"X ha rivisto la stima: i militari uccisi sarebbero 1.000": a leading "X says" whose
+    clause ends in a colon covers the clause the colon opens."""
+    return pos < clause_start and text.startswith(":", clause_start) \
+        and not any(c in ";:" for c in text[pos:clause_start])
 
 
 def _candidates(text: str, sentence: tuple[int, int], clause: tuple[int, int],
@@ -62,7 +69,8 @@ def _candidates(text: str, sentence: tuple[int, int], clause: tuple[int, int],
         if phrase:
             out.append(_Candidate(_PREFIX, m.start(), phrase))
     for m in vocab.source_prefix.finditer(text, s, e):
-        phrase = noun_phrase_after(text, m.end(), e, vocab)
+        verb = vocab.source_verb.match(text, _skip_space(text, m.end()))  # "según informó X"
+        phrase = noun_phrase_after(text, verb.end() if verb else m.end(), e, vocab)
         if phrase:
             out.append(_Candidate(_PREFIX, m.start(), phrase))
     for m in vocab.source_verb.finditer(text, s, e):
@@ -72,24 +80,47 @@ def _candidates(text: str, sentence: tuple[int, int], clause: tuple[int, int],
     return out
 
 
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
+
+
 def _verb_candidate(text: str, m: re.Match[str], sentence: tuple[int, int],
                     clause: tuple[int, int], vocab: LanguageVocab) -> _Candidate | None:
     """", ha riferito X" (verb first) or "X said" (subject first)."""
     s, e = sentence
+    before = text[max(s, m.start() - 40):m.start()]
+    if vocab.source_prefix_end.search(before) or vocab.source_determiner.search(before):
+        return None  # "según informó X" (the cue's), "la loro stima" (a noun, not a verb)
     if _after_punctuation(text, s, m.start()):
         phrase = noun_phrase_after(text, m.end(), e, vocab)
         return _Candidate(_POSTPOSED, m.start(), phrase) if phrase else None
     floor = clause[0] if clause[0] <= m.start() < clause[1] else s
-    phrase = noun_phrase_before(text, m.start(), floor, vocab)
-    if not phrase and vocab.verb_final_clauses:
+    fronted = vocab.verb_second and _fronted_phrase(text, floor, m.start(), vocab)
+    # "Am Abend meldete das Rote Kreuz …": the first place is not the subject's
+    phrase = None if fronted else noun_phrase_before(text, m.start(), floor, vocab)
+    if not phrase and not fronted and vocab.verb_final_clauses:
         # Verb-final clauses ("während Moskau die Verluste … schätzt"): the subject opens it.
         phrase = noun_phrase_after(text, floor, m.start(), vocab)
         if phrase and next(iter(vocab.triggers.finditer(phrase, 0, len(phrase))), None):
             phrase = None  # "Drei Tote sind bestätigt": the figure itself, not a source
+    if not phrase and vocab.verb_second:
+        # Verb-second main clauses ("Nach zuvor 2.000 Fällen meldet die WHO …"): the subject follows.
+        phrase = noun_phrase_after(text, m.end(), e, vocab)
     if not phrase:
         return None
     rank = _POSTPOSED if _closes_sentence(text, m.end(), e) else _PREPOSED
     return _Candidate(rank, m.start(), phrase)
+
+
+def _fronted_phrase(text: str, floor: int, pos: int, vocab: LanguageVocab) -> bool:
+    """The words before the verb (back to punctuation) open with a preposition: a fronted
+    adverbial ("Am Abend", "Nach zuvor 2.000 Fällen"), after which the subject follows the verb."""
+    head = text[floor:pos]
+    cut = max(head.rfind(c) for c in ",;:(")
+    first = _TOKEN.findall(head[cut + 1:])[:1]
+    return bool(first) and vocab.source_preposition.fullmatch(first[0]) is not None
 
 
 def _after_punctuation(text: str, floor: int, pos: int) -> bool:
@@ -126,7 +157,8 @@ def noun_phrase_before(text: str, pos: int, floor: int, vocab: LanguageVocab) ->
     tokens = _TOKEN.findall(text[floor:pos])
     kept: list[str] = []
     skipped = 0
-    for tok in reversed(tokens):
+    for i in range(len(tokens) - 1, -1, -1):
+        tok = tokens[i]
         if _is_number(tok) and kept:
             return None  # "das rund 10.000 Einwohner zählt": a counted noun, not a subject
         if tok in _PUNCT_STOP or _is_number(tok) or len(kept) >= _MAX_WORDS:
@@ -134,11 +166,18 @@ def noun_phrase_before(text: str, pos: int, floor: int, vocab: LanguageVocab) ->
         if not kept and skipped < _SKIPPABLE and vocab.source_skip.fullmatch(tok):
             skipped += 1  # "UNHCR am Donnerstag weiter mitteilte": adverbs before the verb
             continue
-        if vocab.source_stop.fullmatch(tok) and not vocab.source_strip.match(tok + " "):
+        if vocab.source_stop.fullmatch(tok) and not vocab.source_strip.match(tok + " ") \
+                and not _link_inside_name(tokens, i, kept, vocab):
             break
         kept.insert(0, tok)
     phrase = vocab.source_strip.sub("", " ".join(kept))
     return _finish(phrase.split(), vocab)
+
+
+def _link_inside_name(tokens: list[str], i: int, kept: list[str], vocab: LanguageVocab) -> bool:
+    """"Gesundheitsministerium in Khartum": a link word between two capitalised words."""
+    return bool(kept) and i > 0 and kept[0][:1].isupper() and tokens[i - 1][:1].isupper() \
+        and vocab.raw_links.fullmatch(tokens[i]) is not None and not vocab.source_stop.fullmatch(tokens[i - 1])
 
 
 def _ends_phrase(tok: str, kept: list[str], nxt: list[str], vocab: LanguageVocab) -> bool:

@@ -73,9 +73,18 @@ class _Context:
     sources: dict = field(default_factory=dict)  # attribution candidates per clause
 
 
+@dataclass(frozen=True, slots=True)
+class Found:
+    """A claim with where it came from: its sentence and the metric word it was bound to."""
+
+    claim: Claim
+    sentence: Sentence
+    metric_at: tuple[int, int]
+
+
 def extract_claims(text: str, lang: str, vocab: LanguageVocab,
-                   figures: Collection[str] | None = None) -> list[tuple[Claim, Sentence]]:
-    """Every claim in `text`, each with the sentence it came from."""
+                   figures: Collection[str] | None = None) -> list[Found]:
+    """Every claim in `text`, each with the sentence and metric word it came from."""
     hits = [_Hit(a, b, trig) for a, b, trig in vocab.triggers.finditer(text, 0, len(text))]
     if not hits:
         return []  # no metric word anywhere: the cheap common case
@@ -86,13 +95,13 @@ def extract_claims(text: str, lang: str, vocab: LanguageVocab,
     starts = [h.start for h in hits]
     countable = [m for m in merged if _near_hit(starts, m) and is_count(text, m, vocab)]
     number_starts = [m.start for m in merged]
-    out: list[tuple[Claim, Sentence]] = []
+    out: list[Found] = []
     for sentence, group in _by_sentence(text, countable, vocab):
         near = hits[bisect_left(starts, sentence.start):bisect_left(starts, sentence.end)]
         numbers = merged[bisect_left(number_starts, sentence.start):bisect_left(number_starts, sentence.end)]
-        out += [(c, sentence) for c in _sentence_claims(text, sentence, group, numbers, near, lang, vocab)]
+        out += _sentence_claims(text, sentence, group, numbers, near, lang, vocab)
     if figures is not None:
-        out = [(c, s) for c, s in out if c.metric in figures]
+        out = [f for f in out if f.claim.metric in figures]
     return out
 
 
@@ -116,7 +125,7 @@ def _by_sentence(text: str, mentions: list[NumberMention],
 
 def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMention],
                      numbers: list[NumberMention], hits: list[_Hit], lang: str,
-                     vocab: LanguageVocab) -> list[Claim]:
+                     vocab: LanguageVocab) -> list[Found]:
     """Claims of one sentence: `numbers` are all its numbers, `candidates` the countable ones."""
     hits = [h for h in hits if h.end <= sentence.end]
     if not hits:
@@ -133,20 +142,22 @@ def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMenti
     return claims
 
 
-def _claim_for(ctx: _Context, mention: NumberMention, lang: str) -> Claim | None:
+def _claim_for(ctx: _Context, mention: NumberMention, lang: str) -> Found | None:
     text, s = ctx.text, ctx.sentence
     hedge = qualify(text, mention.start, mention.value_max is not None, ctx.vocab, s.start)
     if _quoted_to_compare(ctx, hedge.start):
         return None
-    metric = bind_metric(ctx, mention, hedge)
-    if metric is None:
+    bound = bind_metric(ctx, mention, hedge)
+    if bound is None:
         return None
+    metric, metric_at = bound
     clause = clause_of(ctx.cuts, s.end, mention.start)
     source = find_source(text, (s.start, s.end), clause, mention.start, ctx.vocab, ctx.sources)
-    return Claim(metric=metric, value=mention.value, value_max=mention.value_max,
-                 qualifier=hedge.qualifier,  # type: ignore[arg-type]
-                 source=source, quote=text[s.start:s.end].strip(),
-                 span=_number_span(mention, ctx.vocab), lang=lang)
+    claim = Claim(metric=metric, value=mention.value, value_max=mention.value_max,
+                  qualifier=hedge.qualifier,  # type: ignore[arg-type]
+                  source=source, quote=text[s.start:s.end].strip(),
+                  span=_number_span(mention, ctx.vocab), lang=lang)
+    return Found(claim, s, metric_at)
 
 
 def _number_span(mention: NumberMention, vocab: LanguageVocab) -> tuple[int, int]:
@@ -281,12 +292,12 @@ def _join(text: str, a: NumberMention, b: NumberMention, vocab: LanguageVocab) -
 # Which metric a number counts
 
 
-def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | None:
-    """The nearest usable metric word in the number's clause, either side."""
+def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> tuple[str, tuple[int, int]] | None:
+    """The nearest usable metric word in the number's clause, either side: (metric, its span)."""
     lo, hi = clause_of(ctx.cuts, ctx.sentence.end, mention.start)
     left_wall = max(lo, _previous_number_end(ctx, mention))
     right_wall = min(hi, _next_number_start(ctx, mention))
-    best: tuple[int, int, int, str] | None = None
+    best: tuple[int, int, int, str, int, int] | None = None
     only_right = mention.kind == "words" and mention.value == 1  # "one" is often an article
     # only metric words between the neighbouring numbers can bind (keeps long tables linear)
     near = ctx.hits[bisect_left(ctx.hit_starts, left_wall):bisect_right(ctx.hit_starts, right_wall)]
@@ -300,13 +311,13 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> str | No
         # what happened to them; on a tie, "600 morti" (after) beats "… 600" (before).
         who = 1 if ctx.vocab.who.fullmatch(ctx.text, hit.start, hit.end) else 0
         side = 0 if hit.start >= mention.end else 1
-        key = (who, dist, side, hit.trigger.metric)
+        key = (who, dist, side, hit.trigger.metric, hit.start, hit.end)
         if best is None or key < best:
             best = key
     beside = best is not None and (best[1] == 0 or (best[1] == 1 and best[2] == 0))
     if best is None or (not beside and _bare_small_number(ctx, mention)):
         return None
-    return best[3]
+    return best[3], (best[4], best[5])
 
 
 def _bare_small_number(ctx: _Context, mention: NumberMention) -> bool:

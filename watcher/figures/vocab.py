@@ -132,7 +132,11 @@ class LanguageVocab:
     clause_break: re.Pattern[str]
     conjunctions: re.Pattern[str]
     verb_final_clauses: bool
+    verb_second: bool
     source_prefix: re.Pattern[str]
+    source_prefix_end: re.Pattern[str]
+    source_determiner: re.Pattern[str]
+    source_preposition: re.Pattern[str]
     source_self: re.Pattern[str]
     source_skip: re.Pattern[str]
     source_pronoun: re.Pattern[str]
@@ -144,6 +148,9 @@ class LanguageVocab:
     raw_links: re.Pattern[str]
     capitalized_nouns: bool
     abbreviations: frozenset[str]
+    gentilics: re.Pattern[str]
+    locatives: re.Pattern[str]
+    relatives: re.Pattern[str]
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -248,6 +255,9 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         vague_before=word_regex(nf("vague_before"), anchor_end=True),
         clause_break=re.compile(rf"[;:]|\s[–—-]\s|(?<!\w)(?:{alternation(_lst(data, 'clause_breaks'))})(?!\w)", _FLAGS),
         source_prefix=word_regex(src("prefix")),
+        source_prefix_end=word_regex(src("prefix"), anchor_end=True),
+        source_determiner=word_regex(src("determiners"), anchor_end=True),
+        source_preposition=word_regex(src("prepositions")),
         source_self=word_regex(src("self")),
         source_skip=word_regex(src("skip") + src("auxiliaries")),
         source_pronoun=word_regex(src("pronouns")),
@@ -259,8 +269,12 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         raw_links=word_regex(src("links")),
         capitalized_nouns=bool(data.get("capitalized_nouns", False)),
         verb_final_clauses=bool(data.get("verb_final_clauses", False)),
+        verb_second=bool(data.get("verb_second", False)),
         conjunctions=word_regex(_lst(data, "conjunctions")),
         abbreviations=frozenset(a.lower() for a in _lst(data, "abbreviations")),
+        gentilics=word_regex(_lst(data, "subject", "gentilics")),
+        locatives=word_regex(_lst(data, "subject", "locatives"), anchor_end=True),
+        relatives=re.compile(rf",\s*(?:{alternation(_lst(data, 'subject', 'relatives'))})(?!\w)", _FLAGS),
         raw=data,
     )
 
