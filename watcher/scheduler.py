@@ -18,15 +18,13 @@ With `http:` in the config, /healthz, /readyz and /metrics are served
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import IO
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -36,15 +34,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from watcher.app import Watcher, make_watcher
 from watcher.config.models import Settings
 from watcher.deliver.outbox import SendReport
-from watcher.exceptions import ConfigError, StorageError, WatcherError
+from watcher.exceptions import ConfigError, WatcherError
 from watcher.logs import register_settings_secrets
 from watcher.observability import Metrics, StatusServer
 from watcher.storage import Store
-from watcher.storage.engine import instance_lock_path
+from watcher.storage.engine import acquire_instance_lock
 
 log = logging.getLogger("watcher.daemon")
 
 TICK_SECONDS = 1.0
+PRUNE_DELAY = timedelta(minutes=5)  # the first retention pass, after start-up has settled
 
 
 class Daemon:
@@ -76,8 +75,7 @@ class Daemon:
                 server.stop()
             if self.watcher:
                 self.watcher.close()
-            if lock:
-                lock.close()
+            lock.release()
         log.info("watcher stopped")
         return 0
 
@@ -131,12 +129,26 @@ class Daemon:
     def _schedule(self, scheduler: BackgroundScheduler, settings: Settings) -> None:
         scheduler.add_job(self._tick, IntervalTrigger(seconds=TICK_SECONDS), id="tick",
                           replace_existing=True)
+        scheduler.add_job(self._prune, IntervalTrigger(hours=24), id="prune",
+                          next_run_time=datetime.now(timezone.utc) + PRUNE_DELAY,
+                          replace_existing=True)
         for channel in settings.channels:
             if channel.schedule.strip() == "immediate":
                 continue
             trigger = CronTrigger.from_crontab(channel.schedule)  # local time zone
             scheduler.add_job(self._cron_digest, trigger, args=[channel.id],
                               id=f"digest:{channel.id}", replace_existing=True)
+
+    def _prune(self) -> None:
+        """Once a day: empty article bodies past `retention.article_text` (claims stay)."""
+        with self._busy:
+            assert self.watcher is not None
+            try:
+                pruned = self.watcher.prune()
+                if pruned:
+                    log.info("retention: emptied the text of %d old articles", pruned)
+            except WatcherError as e:
+                log.error("retention: %s", e)
 
     def _tick(self) -> None:
         with self._busy:
@@ -229,24 +241,3 @@ def _fire_time(schedule: str, after: datetime) -> datetime | None:
 def _fired_between(schedule: str, since: datetime, now: datetime) -> bool:
     fire = _fire_time(schedule, since)
     return fire is not None and fire <= now
-
-
-def acquire_instance_lock(database_url: str) -> IO | None:
-    """One daemon per database: an exclusive lock on a file next to the SQLite file."""
-    path = instance_lock_path(database_url)
-    if path is None:
-        return None
-    handle = open(path, "a+")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.seek(0)
-        other = handle.read().strip() or "another process"
-        handle.close()
-        raise StorageError(f"another `watcher run` (pid {other}) is already using {database_url}; "
-                           f"stop it first, or give this one another database") from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
-    return handle

@@ -48,7 +48,7 @@ def redact_url(url: str) -> str:
 def url_secrets(url: str) -> list[str]:
     """The parts of a URL that must never be shown: what `redact_url` removes."""
     parts = urlsplit(url)
-    found = [parts.password or "", parts.username or ""]
+    found = [parts.password or ""]  # a user name is an identity, not a secret
     found += [seg for seg in parts.path.split("/") if _TOKEN_LIKE.match(seg)]
     found += [value for _, value in parse_qsl(parts.query, keep_blank_values=True)]
     return [s for s in found if s] + [unquote(s) for s in found if s and unquote(s) != s]

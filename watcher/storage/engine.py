@@ -8,11 +8,14 @@ its change and its pending deliveries commit together or not at all.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import IO
 
 from sqlalchemy import Connection, create_engine, event, insert, text, update
 from sqlalchemy.engine import Engine
@@ -89,6 +92,47 @@ class ServerInstanceLock:
             self._conn.close()  # ends the session, and with it the lock
             self._conn = None
         self._engine.dispose()
+
+
+class FileInstanceLock:
+    """One daemon per SQLite database: an exclusive flock on `<database>.lock`, which also
+    holds the owner's pid so that a refusal can say who has it."""
+
+    def __init__(self, path: Path, shown: str):
+        self._path, self._shown = path, shown
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        handle = open(self._path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            other = handle.read().strip() or "another process"
+            handle.close()
+            raise StorageError(f"another `watcher run` (pid {other}) is already using "
+                               f"{self._shown}; stop it first, or give this one another "
+                               f"database") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file drops the flock
+            self._handle = None
+
+
+def acquire_instance_lock(url: str) -> FileInstanceLock | ServerInstanceLock:
+    """Take the one-daemon-per-database lock (a file for SQLite, an advisory lock on a
+    server); raises StorageError naming the other daemon when it is taken."""
+    path = instance_lock_path(url)
+    shown = make_url(url).render_as_string(hide_password=True)
+    lock = FileInstanceLock(path, shown) if path else ServerInstanceLock(url)
+    lock.acquire()
+    return lock
 
 
 class Database:
