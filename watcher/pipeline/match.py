@@ -158,6 +158,10 @@ class TopicMatcher:
         self.all_groups = tuple(_terms(group) for group in topic.match.all)
         self.any_terms = _terms(topic.match.any)
         self.exclude = _terms(topic.match.exclude)
+        # Reasons for a miss, written once: most articles miss most topics.
+        self._missing = tuple(f"all[{i}]: none of {_labels(g)} found"
+                              for i, g in enumerate(self.all_groups))
+        self._missing_any = f"any: none of {_labels(self.any_terms)} found"
 
     def match(self, title: str, text: str) -> TopicMatch:
         doc = prepare(title, text)
@@ -169,13 +173,13 @@ class TopicMatcher:
         for i, group in enumerate(self.all_groups):
             hit = self._best(group, doc)
             if hit is None:
-                return self._result(False, 0.0, f"all[{i}]: none of {_labels(group)} found")
+                return self._result(False, 0.0, self._missing[i])
             hits.append(f"all[{i}] {hit.describe()}")
             scores.append(hit.score)
         if self.any_terms:
             hit = self._best(self.any_terms, doc)
             if hit is None:
-                return self._result(False, 0.0, f"any: none of {_labels(self.any_terms)} found")
+                return self._result(False, 0.0, self._missing_any)
             hits.append(f"any {hit.describe()}")
             scores.append(hit.score)
         reason = "; ".join(hits) or "no terms configured: every article matches"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from watcher.storage import schema
 from watcher.storage.engine import Database, clean, from_db, to_db
@@ -30,27 +30,36 @@ class StoredArticle:
         return self.published or self.first_seen
 
 
+# Built once: every entry of every poll runs these, and building a statement costs more
+# than executing it on SQLite.
+_FIND = select(schema.articles.c.id, schema.articles.c.feed_id, schema.articles.c.key,
+               schema.articles.c.url, schema.articles.c.title, schema.articles.c.content_hash,
+               schema.articles.c.published, schema.articles.c.first_seen,
+               schema.articles.c.text_pruned_at).where(
+    schema.articles.c.feed_id == bindparam("feed_id"), schema.articles.c.key == bindparam("key"))
+_ADD = insert(schema.articles)
+
+
 class ArticleRepository:
     def __init__(self, db: Database):
         self._db = db
 
     def find(self, feed_id: str, key: str) -> StoredArticle | None:
-        t = schema.articles
         with self._db.transaction() as conn:
-            query = select(t).where(t.c.feed_id == feed_id, t.c.key == clean(key))
-            row = conn.execute(query).first()
+            row = conn.execute(_FIND, {"feed_id": feed_id, "key": clean(key)}).first()
         return None if row is None else _article(row)
 
     def add(self, entry: Entry, now: datetime) -> StoredArticle:
+        values = dict(feed_id=entry.feed_id, key=clean(entry.key), url=clean(entry.link),
+                      title=clean(entry.title), text=clean(entry.text), lang=entry.lang,
+                      content_hash=entry.content_hash, published=to_db(entry.published),
+                      first_seen=to_db(now), updated_at=to_db(now))
         with self._db.transaction() as conn:
-            result = conn.execute(insert(schema.articles).values(
-                feed_id=entry.feed_id, key=clean(entry.key), url=clean(entry.link),
-                title=clean(entry.title), text=clean(entry.text), lang=entry.lang,
-                content_hash=entry.content_hash,
-                published=to_db(entry.published), first_seen=to_db(now), updated_at=to_db(now),
-            ))
-            article_id = result.inserted_primary_key[0]
-        return self._get(article_id)
+            article_id = conn.execute(_ADD, values).inserted_primary_key[0]
+        return StoredArticle(id=article_id, feed_id=entry.feed_id, key=values["key"],
+                             url=values["url"], title=values["title"],
+                             content_hash=entry.content_hash, published=entry.published,
+                             first_seen=from_db(values["first_seen"]))  # type: ignore[arg-type]
 
     def replace_text(self, article_id: int, entry: Entry, now: datetime) -> StoredArticle:
         """The feed edited an entry we know: keep its identity and first-seen time."""
