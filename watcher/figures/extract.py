@@ -136,21 +136,23 @@ def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMenti
                    [w.start for w in walls], [h.start for h in hits])
     claims = []
     for mention in ctx.mentions:
-        claim = _claim_for(ctx, mention, lang)
+        claim = _claim_for(ctx, mention, lang, claims[-1] if claims else None)
         if claim is not None:
             claims.append(claim)
     return claims
 
 
-def _claim_for(ctx: _Context, mention: NumberMention, lang: str) -> Found | None:
+def _claim_for(ctx: _Context, mention: NumberMention, lang: str, previous: Found | None) -> Found | None:
     text, s = ctx.text, ctx.sentence
     hedge = qualify(text, mention.start, mention.value_max is not None, ctx.vocab, s.start)
-    if _quoted_to_compare(ctx, hedge.start):
+    if _quoted_to_compare(ctx, hedge.start) or _past_aside(ctx, hedge.start):
         return None
-    bound = bind_metric(ctx, mention, hedge)
+    bound = bind_metric(ctx, mention, hedge) or _shared_verb(ctx, mention, hedge, previous)
     if bound is None:
         return None
     metric, metric_at = bound
+    if metric_at[1] <= hedge.start and _things_carried(ctx, mention, hedge):
+        return None
     clause = clause_of(ctx.cuts, s.end, mention.start)
     source = find_source(text, (s.start, s.end), clause, mention.start, ctx.vocab, ctx.sources)
     claim = Claim(metric=metric, value=mention.value, value_max=mention.value_max,
@@ -251,6 +253,17 @@ def _quoted_to_compare(ctx: _Context, start: int) -> bool:
                for m in ctx.vocab.compare_before.finditer(ctx.text, lo, start))
 
 
+def _past_aside(ctx: _Context, start: int) -> bool:
+    """"Le bilan, qui était jusqu'ici de 120 morts, s'élève à 180": a number in a relative
+    clause set off by commas, after a past copula ("était", "which had stood at"), is what
+    the figure used to be."""
+    s = ctx.sentence
+    for m in ctx.vocab.relatives.finditer(ctx.text, s.start, start):
+        if ctx.text.find(",", m.end(), start) < 0 and ctx.vocab.past_in_aside.search(ctx.text, m.end(), start):
+            return True
+    return False
+
+
 # ----------------------------------------------------------------------------------------
 # Ranges the number reader left apart ("tra i 16.000 e i 18.000")
 
@@ -297,7 +310,7 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> tuple[st
     lo, hi = clause_of(ctx.cuts, ctx.sentence.end, mention.start)
     left_wall = max(lo, _previous_number_end(ctx, mention))
     right_wall = min(hi, _next_number_start(ctx, mention))
-    best: tuple[int, int, int, str, int, int] | None = None
+    best: tuple[int, int, int, int, str, int, int] | None = None
     only_right = mention.kind == "words" and mention.value == 1  # "one" is often an article
     # only metric words between the neighbouring numbers can bind (keeps long tables linear)
     near = ctx.hits[bisect_left(ctx.hit_starts, left_wall):bisect_right(ctx.hit_starts, right_wall)]
@@ -311,13 +324,49 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> tuple[st
         # what happened to them; on a tie, "600 morti" (after) beats "… 600" (before).
         who = 1 if ctx.vocab.who.fullmatch(ctx.text, hit.start, hit.end) else 0
         side = 0 if hit.start >= mention.end else 1
-        key = (who, dist, side, hit.trigger.metric, hit.start, hit.end)
+        # "120 morts … et fait état de 26 000 déplacés": a metric word in the number's own
+        # coordinate (no conjunction or comma in between) beats one from a previous coordinate
+        apart = 1 if _crosses_coordinate(ctx, hit, hedge.start, mention.end) else 0
+        key = (apart, who, dist, side, hit.trigger.metric, hit.start, hit.end)
         if best is None or key < best:
             best = key
-    beside = best is not None and (best[1] == 0 or (best[1] == 1 and best[2] == 0))
+    beside = best is not None and (best[2] == 0 or (best[2] == 1 and best[3] == 0))
     if best is None or (not beside and _bare_small_number(ctx, mention)):
         return None
-    return best[3], (best[4], best[5])
+    return best[4], (best[5], best[6])
+
+
+def _crosses_coordinate(ctx: _Context, hit: _Hit, expr_start: int, expr_end: int) -> bool:
+    """A conjunction or a comma between the metric word and the number."""
+    a, b = (hit.end, expr_start) if hit.end <= expr_start else (expr_end, hit.start)
+    return a < b and ("," in ctx.text[a:b] or ctx.vocab.conjunctions.search(ctx.text, a, b) is not None)
+
+
+def _things_carried(ctx: _Context, mention: NumberMention, hedge: Hedge) -> bool:
+    """"arrestato con 6 collanine": after "with", a number whose metric word came before it
+    counts what someone had, unless people follow ("arrested with 6 others")."""
+    lo = max(ctx.sentence.start, hedge.start - 15)
+    if ctx.vocab.with_before.search(ctx.text, lo, hedge.start) is None:
+        return False
+    after = words(ctx.text[mention.end:min(ctx.sentence.end, mention.end + 40)])[:1]
+    return not (after and ctx.vocab.people.fullmatch(after[0]))
+
+
+def _shared_verb(ctx: _Context, mention: NumberMention, hedge: Hedge,
+                 previous: Found | None) -> tuple[str, tuple[int, int]] | None:
+    """"killed 5 soldiers and 3 civilians": a number listed right after a figure whose metric
+    word came before it (a shared verb) counts the same thing, if a noun follows it."""
+    if previous is None or previous.metric_at[1] > previous.claim.span[0]:
+        return None
+    gap = ctx.text[previous.claim.span[1]:hedge.start]
+    if any(c.isdigit() or c in ";:.()" for c in gap) or len(words(gap)) > _PEOPLE_WINDOW + 1:
+        return None
+    if not ("," in gap or ctx.vocab.conjunctions.search(gap)) or ctx.vocab.clause_break.search(gap):
+        return None
+    after = ctx.text[mention.end:min(ctx.sentence.end, mention.end + 60)].lstrip()
+    if not after[:1].isalpha() or ctx.vocab.conjunctions.match(after):
+        return None
+    return previous.claim.metric, previous.metric_at
 
 
 def _bare_small_number(ctx: _Context, mention: NumberMention) -> bool:

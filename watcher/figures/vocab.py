@@ -151,6 +151,8 @@ class LanguageVocab:
     gentilics: re.Pattern[str]
     locatives: re.Pattern[str]
     relatives: re.Pattern[str]
+    past_in_aside: re.Pattern[str]
+    with_before: re.Pattern[str]
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -275,6 +277,8 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         gentilics=word_regex(_lst(data, "subject", "gentilics")),
         locatives=word_regex(_lst(data, "subject", "locatives"), anchor_end=True),
         relatives=re.compile(rf",\s*(?:{alternation(_lst(data, 'subject', 'relatives'))})(?!\w)", _FLAGS),
+        past_in_aside=word_regex(nf("past_in_aside")),
+        with_before=word_regex(nf("with_before"), anchor_end=True),
         raw=data,
     )
 
