@@ -142,8 +142,10 @@ def noun_phrase_after(text: str, pos: int, end: int, vocab: LanguageVocab) -> st
     tokens = _TOKEN.findall(chunk)
     while tokens and vocab.source_skip.fullmatch(tokens[0]):  # "во вторник министерство"
         tokens = tokens[1:]
+        while tokens and not vocab.source_strip.sub("", tokens[0] + " ").strip():
+            tokens = tokens[1:]  # "hatte die IOM": an article after the skipped words
         if tokens:
-            tokens[0] = vocab.source_strip.sub("", tokens[0] + " ").strip() or tokens[0]
+            tokens[0] = vocab.source_strip.sub("", tokens[0] + " ").strip()
     kept: list[str] = []
     for i, tok in enumerate(tokens):
         if _ends_phrase(tok, kept, tokens[i + 1:i + 2], vocab):
@@ -189,6 +191,9 @@ def _ends_phrase(tok: str, kept: list[str], nxt: list[str], vocab: LanguageVocab
         and vocab.conjunctions.fullmatch(tok) is not None
     if kept and vocab.source_stop.fullmatch(tok) and not (after_link or in_name):
         return True
+    if vocab.capitalized_nouns and kept and vocab.source_preposition.fullmatch(tok) \
+            and not vocab.raw_links.fullmatch(tok):
+        return True  # "die IOM vom Fund …": a preposition that is not part of a name
     if vocab.capitalized_nouns and kept and tok[:1].islower() and not after_link:
         # German: a lowercase word ends a name unless it is an adjective before a noun.
         return not (nxt and nxt[0][:1].isupper()) or vocab.source_stop.fullmatch(tok) is not None

@@ -44,6 +44,7 @@ _SMALL_WORD_NUMBER = 20  # "two earthquakes", "due pini": small number words nee
 _REACH_CHARS = 200  # a metric word farther than this from a number cannot be its metric
 _BEFORE_CHARS = 30  # enough for the longest cue before a number ("im Alter von")
 _COMPARE_GAP = 2  # words between "up from an earlier estimate of" and its number
+_LIST_SEPARATOR_END = re.compile(r",\s*\Z")
 _CONJUNCTION_COST = 3  # "41 died and [about two thousand cholera cases]": a new phrase
 
 
@@ -134,7 +135,7 @@ def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMenti
     ctx = _Context(text, sentence, vocab, hits, WordIndex(text, sentence.start, sentence.end),
                    clause_bounds(text, sentence.start, sentence.end, vocab), candidates, walls,
                    [w.start for w in walls], [h.start for h in hits])
-    claims = []
+    claims: list[Found] = []
     for mention in ctx.mentions:
         claim = _claim_for(ctx, mention, lang, claims[-1] if claims else None)
         if claim is not None:
@@ -348,8 +349,9 @@ def _things_carried(ctx: _Context, mention: NumberMention, hedge: Hedge) -> bool
     lo = max(ctx.sentence.start, hedge.start - 15)
     if ctx.vocab.with_before.search(ctx.text, lo, hedge.start) is None:
         return False
-    after = words(ctx.text[mention.end:min(ctx.sentence.end, mention.end + 40)])[:1]
-    return not (after and ctx.vocab.people.fullmatch(after[0]))
+    # "mit mindestens 1790 an(gegeben)": no noun after it, the number is the figure itself
+    noun = _noun_after(ctx, mention.end)
+    return noun is not None and not ctx.vocab.people.fullmatch(noun)
 
 
 def _shared_verb(ctx: _Context, mention: NumberMention, hedge: Hedge,
@@ -361,12 +363,31 @@ def _shared_verb(ctx: _Context, mention: NumberMention, hedge: Hedge,
     gap = ctx.text[previous.claim.span[1]:hedge.start]
     if any(c.isdigit() or c in ";:.()" for c in gap) or len(words(gap)) > _PEOPLE_WINDOW + 1:
         return None
-    if not ("," in gap or ctx.vocab.conjunctions.search(gap)) or ctx.vocab.clause_break.search(gap):
+    # the list's separator comes right before this number: "…, and six", "и 3", not "e non 119"
+    tail = gap.rstrip()
+    if not _LIST_SEPARATOR_END.search(gap) \
+            and not any(m.end() == len(tail) for m in ctx.vocab.conjunctions.finditer(tail)):
         return None
-    after = ctx.text[mention.end:min(ctx.sentence.end, mention.end + 60)].lstrip()
-    if not after[:1].isalpha() or ctx.vocab.conjunctions.match(after):
+    if ctx.vocab.clause_break.search(gap):
+        return None
+    noun = _noun_after(ctx, mention.end)
+    if noun is None or not (_people_after(ctx, mention.end) or _people_after(ctx, previous.claim.span[1])):
         return None
     return previous.claim.metric, previous.metric_at
+
+
+def _noun_after(ctx: _Context, pos: int) -> str | None:
+    """The word right after a number, unless it is a function word ("in", "an", "come")."""
+    nxt = words(ctx.text[pos:min(ctx.sentence.end, pos + 40)])[:1]
+    if not nxt or nxt[0].lower() in ctx.vocab.stopwords or ctx.vocab.source_stop.fullmatch(nxt[0]):
+        return None
+    return nxt[0]
+
+
+def _people_after(ctx: _Context, pos: int) -> bool:
+    """A person noun among the two words after a number ("5 soldiers", "4 aid workers")."""
+    after = words(ctx.text[pos:min(ctx.sentence.end, pos + 40)])[:2]
+    return any(ctx.vocab.people.fullmatch(w) for w in after)
 
 
 def _bare_small_number(ctx: _Context, mention: NumberMention) -> bool:
