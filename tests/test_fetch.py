@@ -13,7 +13,8 @@ import requests
 
 from tests.support.feed_server import FeedServer, Response
 from watcher.config.models import FetchSettings
-from watcher.pipeline.fetch import Fetcher, parse_retry_after
+from watcher.pipeline.fetch import Fetcher
+from watcher.retry_after import parse_retry_after
 
 RSS = b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title></channel></rss>"
 LAST_MODIFIED = "Wed, 21 Oct 2025 07:28:00 GMT"

@@ -28,8 +28,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import timezone
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 
 import requests
 
@@ -38,6 +37,7 @@ from watcher.config.models import WebhookChannel
 from watcher.deliver.chat import discord_body, slack_body
 from watcher.deliver.redact import redact_url, register_secrets, url_secrets
 from watcher.exceptions import ConfigError, DeliveryError
+from watcher.retry_after import parse_retry_after
 from watcher.types import Digest
 
 log = logging.getLogger("watcher.deliver.webhook")
@@ -107,7 +107,8 @@ class WebhookDeliverer:
                                 "followed: put the final URL in the channel's url",
                                 retryable=False)
         if status >= 500 or status in _RETRYABLE_4XX:
-            retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
+            retry_after = parse_retry_after(response.headers.get("Retry-After"),
+                                            datetime.fromtimestamp(self._clock(), UTC))
             when = f"in {retry_after:g}s as asked" if retry_after is not None else "later"
             raise DeliveryError(f"{answered}; will retry {when}", retryable=True,
                                 retry_after=retry_after)
@@ -153,21 +154,6 @@ def sign(key: bytes, msg_id: str, timestamp: int, body: str) -> str:
 
 # --- answers ------------------------------------------------------------------------------
 
-
-def parse_retry_after(value: str | None, now: float) -> float | None:
-    """Retry-After as seconds from `now`: '30' → 30.0; an HTTP date → seconds until it."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:  # "-0000" dates: RFC 9110 says they are UTC
-        moment = moment.replace(tzinfo=timezone.utc)
-    return max(0.0, moment.timestamp() - now)
 
 
 def _reason(e: requests.RequestException) -> str:

@@ -18,8 +18,6 @@ import ipaddress
 import socket
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
@@ -29,6 +27,7 @@ import requests
 import urllib3
 
 from watcher.config.models import FetchSettings
+from watcher.retry_after import parse_retry_after
 
 MAX_REDIRECTS = 5
 CHUNK = 16 * 1024  # small so one decoded chunk can't overshoot the cap by much
@@ -349,19 +348,3 @@ def _first_line(e: BaseException) -> str:
             return reason
     return text.splitlines()[0][:200]
 
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: either delta-seconds ("120") or an HTTP-date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    now = now or datetime.now(UTC)
-    return max(0.0, (when - now).total_seconds())
