@@ -7,8 +7,10 @@ This module owns subject binding. A figure is about the subject when its own nou
 that phrase names someone else, it is not. A phrase that names no one ("600 killed") falls
 back to the sentence: the subject must be mentioned outside the side remarks (", where
 North Korean units are also deployed,", ", wohin viele Menschen aus Darfur geflohen sind,")
-that do not hold the number. A place names a rival only to a subject mentioned as a place
-("face à Kinshasa"): "North Korea lost 600 soldiers in Kursk" is still North Korea's figure.
+that do not hold the number. Like is compared with like: a place ("à Brazzaville") rivals
+a subject mentioned as a place ("face à Kinshasa"), a people or body ("Russian soldiers") a
+subject mentioned as one ("North Korean units"); so "North Korea lost 600 soldiers in Kursk"
+is still North Korea's figure and "50 Palestinians were killed in Gaza" still Gaza's.
 
 Language knowledge (nationality adjectives, place prepositions, relative words) comes from
 the `subject:` section of `data/<lang>.yaml`. It does not find figures or their metrics.
@@ -55,11 +57,10 @@ class SubjectMatcher:
         if self.matches(text[lo:hi]):
             return True
         rest = _outside_asides(text, sentence, number, vocab)
-        mentions = self._mentions(rest, vocab)
-        if not mentions:
-            return False
-        as_place = any(mentions)
-        return not any(not n.place or as_place for n in names)
+        mentions = set(self._mentions(rest, vocab))
+        # like with like: a place rivals a subject named as a place ("à Brazzaville … face à
+        # Kinshasa"), a people or body a subject named as one ("Russian soldiers … North Korean units")
+        return bool(mentions) and not any(n.place in mentions for n in names)
 
     def _mentions(self, text: str, vocab: LanguageVocab) -> list[bool]:
         """For each subject term the text mentions: whether it is mentioned as a place."""
@@ -91,10 +92,12 @@ def _names(text: str, floor: int, lo: int, hi: int, vocab: LanguageVocab) -> tup
     end = hi
     for m in _TOKEN.finditer(text, lo, min(len(text), hi + 120)):
         tok, inside = m.group(0), m.start() < hi
-        if _is_name(tok, m.start() == floor, vocab):
+        name = _is_name(tok, m.start() == floor, vocab)
+        if name or (tok[:1].isupper() and tok.lower() in vocab.stopwords):  # "La" of "La Paz"
             place = place or vocab.locatives.search(text, max(0, m.start() - 12), m.start()) is not None
-            names.append(_Name(tok, place))
-        elif not (tok[:1].isupper() and tok.lower() in vocab.stopwords):  # "La" of "La Paz"
+            if name:
+                names.append(_Name(tok, place))
+        else:
             place = False
             if not inside and not (vocab.people.fullmatch(tok) or vocab.locatives.fullmatch(tok)):
                 break
