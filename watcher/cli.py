@@ -449,6 +449,10 @@ def _setup_logging(args: argparse.Namespace) -> None:
     setup_logging(level, getattr(args, "log_format", "text"), sys.stderr)
     for noisy in ("apscheduler", "urllib3", "mail.log"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    if args.command == "poll" and level > logging.INFO:
+        # `watcher poll` prints each feed's outcome itself; the same line as a log warning
+        # would say it twice (-v shows the log too).
+        logging.getLogger("watcher.poll").setLevel(logging.ERROR)
 
 
 if __name__ == "__main__":  # pragma: no cover
