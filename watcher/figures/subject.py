@@ -26,7 +26,8 @@ from watcher.figures.text import fold, words
 from watcher.figures.vocab import LanguageVocab
 
 _TOKEN = re.compile(r"\w+(?:['’ʼ-]\w+)*|[^\w\s]")
-_MODIFIERS = 5  # tokens after the phrase that can still modify it ("in La Paz")
+_WORD = re.compile(r"\w+(?:['’ʼ]\w+)*")  # as `words()`: "Etats-Unis" is two words
+_MODIFIERS = 10  # words after the phrase that can still modify it ("in southern Turkey and northern Syria")
 _CLAUSE_END = re.compile(r"[,;:()\[\]«»\"“”]")
 
 
@@ -64,14 +65,14 @@ class SubjectMatcher:
 
     def _mentions(self, text: str, vocab: LanguageVocab) -> list[bool]:
         """For each subject term the text mentions: whether it is mentioned as a place."""
-        toks = [(m.start(), fold(m.group(0))) for m in _TOKEN.finditer(text)]
+        toks = [(m.start(), fold(m.group(0))) for m in _WORD.finditer(text)]
         have = {t for _, t in toks}
         out = []
         for term in self._terms:
             if not all(_word_in(w, have) for w in term):
                 continue
             first = [pos for pos, t in toks if _word_in(term[0], {t})]
-            out.append(any(vocab.locatives.search(text, max(0, p - 12), p) is not None for p in first))
+            out.append(any(_placed(text, p, vocab) for p in first))
         return out
 
 
@@ -88,19 +89,31 @@ def _phrase(text: str, sentence: tuple[int, int], number: tuple[int, int],
 def _names(text: str, floor: int, lo: int, hi: int, vocab: LanguageVocab) -> tuple[list[_Name], int]:
     """Names inside the phrase and in the modifiers right after it; and where the phrase ends."""
     names: list[_Name] = []
-    place = False  # "en La Paz": a name after a place preposition, and the words of that name
+    place = False  # after "in"/"à"/"en", through articles, adjectives and "and": "in southern Turkey and northern Syria"
+    head = False  # one unlisted noun may head the phrase: "five Palestinian gunmen in West Bank"
+    plain = 0
+    went_on = False  # a place phrase began: no head noun after it
     end = hi
-    for m in _TOKEN.finditer(text, lo, min(len(text), hi + 120)):
+    for m in _TOKEN.finditer(text, lo, min(len(text), hi + 160)):
         tok, inside = m.group(0), m.start() < hi
-        name = _is_name(tok, m.start() == floor, vocab)
-        if name or (tok[:1].isupper() and tok.lower() in vocab.stopwords):  # "La" of "La Paz"
-            place = place or vocab.locatives.search(text, max(0, m.start() - 12), m.start()) is not None
-            if name:
-                names.append(_Name(tok, place))
+        if _ends_at(tok, inside):
+            break
+        if _is_place_word(text, m, vocab):
+            place, plain, went_on = True, 0, True
+        elif _is_name(tok, m.start() == floor, vocab):
+            names.append(_Name(tok, place))
+        elif tok[:1].isupper() and tok.lower() in vocab.stopwords:
+            pass  # "La" of "La Paz"
+        elif place and _article(tok, vocab):
+            pass
+        elif place and plain < 1 and _plain_word(tok, vocab):
+            plain += 1  # one adjective or noun: "in southern Turkey", "in a raid on …"
         else:
             place = False
-            if not inside and not (vocab.people.fullmatch(tok) or vocab.locatives.fullmatch(tok)):
-                break
+            if not inside and not vocab.people.fullmatch(tok):
+                if head or went_on or not _plain_word(tok, vocab):
+                    break
+                head = True  # the noun the number counts, before any place phrase
         if not inside:
             end = m.end()
             if len(words(text[hi:end])) >= _MODIFIERS:
@@ -108,10 +121,49 @@ def _names(text: str, floor: int, lo: int, hi: int, vocab: LanguageVocab) -> tup
     return names, end
 
 
+def _ends_at(tok: str, inside: bool) -> bool:
+    """Punctuation or another number ends the modifiers after the phrase."""
+    return not inside and not tok[:1].isalpha()
+
+
+def _is_place_word(text: str, m: re.Match[str], vocab: LanguageVocab) -> bool:
+    """A place preposition ("in", "à", "près de") ending at this token."""
+    return vocab.locatives.search(text, max(0, m.start() - 12), m.end()) is not None \
+        and vocab.locatives.search(text, max(0, m.start() - 12), m.start()) is None
+
+
+def _placed(text: str, pos: int, vocab: LanguageVocab) -> bool:
+    """A mention named as a place: a place preposition before it, maybe across an article or an
+    adjective ("face à Kinshasa", "on a West Bank refugee camp", "en Lima")."""
+    before = list(_TOKEN.finditer(text, max(0, pos - 60), pos))[-3:]
+    for m in reversed(before):
+        if vocab.locatives.search(text, max(0, m.start() - 12), m.end()):
+            return True
+        if not (_article(m.group(0), vocab) or _plain_word(m.group(0), vocab)):
+            return False
+    return False
+
+
+def _article(tok: str, vocab: LanguageVocab) -> bool:
+    """A function word that may sit inside a place phrase ("in *a* raid on *the* West Bank")."""
+    return tok.lower() in vocab.stopwords or vocab.source_strip.match(tok + " ") is not None
+
+
+def _plain_word(tok: str, vocab: LanguageVocab) -> bool:
+    """A lower-case word that is not a function word: maybe the phrase's noun."""
+    return tok[:1].islower() and tok.lower() not in vocab.stopwords and not _function_word(tok, vocab)
+
+
+def _function_word(tok: str, vocab: LanguageVocab) -> bool:
+    return bool(vocab.source_stop.fullmatch(tok) or vocab.source_skip.fullmatch(tok)
+                or vocab.range_lead.match(tok + " ") or vocab.clause_break.fullmatch(tok))
+
+
 def _is_name(tok: str, sentence_initial: bool, vocab: LanguageVocab) -> bool:
     """A nationality adjective, or a capitalised word where only names are capitalised."""
     low = tok.lower()
-    if not tok[:1].isalpha() or low in vocab.stopwords or vocab.people.fullmatch(tok):
+    if not tok[:1].isalpha() or low in vocab.stopwords or vocab.people.fullmatch(tok) \
+            or _function_word(tok, vocab):
         return False
     if vocab.gentilics.fullmatch(tok):
         return True
