@@ -311,7 +311,7 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> tuple[st
     lo, hi = clause_of(ctx.cuts, ctx.sentence.end, mention.start)
     left_wall = max(lo, _previous_number_end(ctx, mention))
     right_wall = min(hi, _next_number_start(ctx, mention))
-    best: tuple[int, int, int, int, str, int, int] | None = None
+    keys: list[tuple[int, int, int, int, str, int, int]] = []
     only_right = mention.kind == "words" and mention.value == 1  # "one" is often an article
     # only metric words between the neighbouring numbers can bind (keeps long tables linear)
     near = ctx.hits[bisect_left(ctx.hit_starts, left_wall):bisect_right(ctx.hit_starts, right_wall)]
@@ -321,20 +321,31 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> tuple[st
         dist = _distance(ctx, hit, hedge.start, mention.end, left_wall, right_wall)
         if dist is None or not _needs_met(ctx, hit.trigger, mention, (lo, hi)):
             continue
-        # "49 Flüchtlinge … ertrunken": a noun naming who (refugees, hostages) yields to
-        # what happened to them; on a tie, "600 morti" (after) beats "… 600" (before).
+        # "120 morts … et fait état de 26 000 déplacés": a metric word in the number's own
+        # coordinate (no conjunction or comma in between) beats one from a previous coordinate;
+        # a noun naming who (refugees, hostages) yields; on a tie, "600 morti" (after) beats
+        # "… 600" (before).
+        apart = 1 if _crosses_coordinate(ctx, hit, hedge.start, mention.end) else 0
         who = 1 if ctx.vocab.who.fullmatch(ctx.text, hit.start, hit.end) else 0
         side = 0 if hit.start >= mention.end else 1
-        # "120 morts … et fait état de 26 000 déplacés": a metric word in the number's own
-        # coordinate (no conjunction or comma in between) beats one from a previous coordinate
-        apart = 1 if _crosses_coordinate(ctx, hit, hedge.start, mention.end) else 0
-        key = (apart, who, dist, side, hit.trigger.metric, hit.start, hit.end)
-        if best is None or key < best:
-            best = key
+        keys.append((apart, who, dist, side, hit.trigger.metric, hit.start, hit.end))
+    best = min(keys, default=None)
+    if best is not None and best[1]:
+        # "500 refugees, many of them children, have drowned": who they are yields to what
+        # happened to them, said further on the same side
+        beyond = [k for k in keys if not k[1] and k[3] == best[3] and k[2] > best[2]
+                  and not _conjoined(ctx, best[5:], k[5:])]
+        best = min(beyond, key=lambda k: k[2:]) if beyond else best
     beside = best is not None and (best[2] == 0 or (best[2] == 1 and best[3] == 0))
     if best is None or (not beside and _bare_small_number(ctx, mention)):
         return None
     return best[4], (best[5], best[6])
+
+
+def _conjoined(ctx: _Context, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """A conjunction between two metric words: "435 Flüchtlingen und den Leichen von zwei …"."""
+    lo, hi = (a[1], b[0]) if a[1] <= b[0] else (b[1], a[0])
+    return ctx.vocab.conjunctions.search(ctx.text, lo, hi) is not None
 
 
 def _crosses_coordinate(ctx: _Context, hit: _Hit, expr_start: int, expr_end: int) -> bool:
