@@ -20,6 +20,8 @@ _MAX_WORDS = 8
 _SKIPPABLE = 4  # stop words allowed between a subject and its verb
 _POSTPOSED_TAIL = 4  # "told lawmakers on Wednesday" still closes the sentence
 _NEXT_BREAK = re.compile(r"[,.;:!?]")
+_AGENT_AT = re.compile(r"\s(?=\w)")  # word starts where an agent may be read
+_AGENT_REACH = 4  # words between a cue and a participle's agent ("un décompte publié par")
 
 # Ranks: a sentence-closing ", X said" covers the sentence; "according to X" covers its
 # clause; a leading "X says (that)" covers what follows it.
@@ -70,7 +72,8 @@ def _candidates(text: str, sentence: tuple[int, int], clause: tuple[int, int],
             out.append(_Candidate(_PREFIX, m.start(), phrase))
     for m in vocab.source_prefix.finditer(text, s, e):
         verb = vocab.source_verb.match(text, _skip_space(text, m.end()))  # "según informó X"
-        phrase = noun_phrase_after(text, verb.end() if verb else m.end(), e, vocab)
+        at = verb.end() if verb else m.end()
+        phrase = _agent_inside(text, at, e, vocab) or noun_phrase_after(text, at, e, vocab)
         if phrase:
             out.append(_Candidate(_PREFIX, m.start(), phrase))
     for m in vocab.source_verb.finditer(text, s, e):
@@ -93,6 +96,9 @@ def _verb_candidate(text: str, m: re.Match[str], sentence: tuple[int, int],
     before = text[max(s, m.start() - 40):m.start()]
     if vocab.source_prefix_end.search(before) or vocab.source_determiner.search(before):
         return None  # "según informó X" (the cue's), "la loro stima" (a noun, not a verb)
+    agent = _agent(text, m.end(), e, vocab)
+    if agent:  # "un bilan communiqué par la préfecture", "reported by the BBC"
+        return _Candidate(_PREFIX, m.start(), agent)
     if _after_punctuation(text, s, m.start()):
         phrase = noun_phrase_after(text, m.end(), e, vocab)
         return _Candidate(_POSTPOSED, m.start(), phrase) if phrase else None
@@ -112,6 +118,35 @@ def _verb_candidate(text: str, m: re.Match[str], sentence: tuple[int, int],
         return None
     rank = _POSTPOSED if _closes_sentence(text, m.end(), e) else _PREPOSED
     return _Candidate(rank, m.start(), phrase)
+
+
+def _agent(text: str, pos: int, end: int, vocab: LanguageVocab) -> str | None:
+    """The agent after a reporting verb ("reported by the BBC"): a name or an article must
+    follow, so "said by phone" and "indiqué par communiqué" name no one."""
+    at = _skip_space(text, pos)
+    agent = vocab.source_agent_articled.match(text, at)
+    if agent is None:
+        agent = vocab.source_agent.match(text, at)
+        if agent is None:
+            return None
+        rest = text[_skip_space(text, agent.end()):end]
+        if not (rest[:1].isupper() or vocab.source_strip.match(rest)):
+            return None
+    return noun_phrase_after(text, agent.end(), end, vocab)
+
+
+def _agent_inside(text: str, pos: int, end: int, vocab: LanguageVocab) -> str | None:
+    """"d'après un décompte publié par la mairie", "according to figures released by the UN":
+    the agent of a participle within a few words after the cue is the source."""
+    stop = _NEXT_BREAK.search(text, pos, end)
+    hi = stop.start() if stop else end
+    for m in _AGENT_AT.finditer(text, pos, hi):
+        if len(text[pos:m.start()].split()) > _AGENT_REACH:
+            break
+        phrase = _agent(text, m.start(), end, vocab) if m.start() > pos else None
+        if phrase:
+            return phrase
+    return None
 
 
 def _fronted_phrase(text: str, floor: int, pos: int, vocab: LanguageVocab) -> bool:
@@ -172,6 +207,9 @@ def noun_phrase_before(text: str, pos: int, floor: int, vocab: LanguageVocab) ->
                 and not _link_inside_name(tokens, i, kept, vocab):
             break
         kept.insert(0, tok)
+        if len(kept) > 1 and vocab.source_article.fullmatch(tok) and not vocab.raw_links.fullmatch(tok) \
+                and not (i > 0 and vocab.raw_links.fullmatch(tokens[i - 1])):
+            break  # "Nel suo comunicato la Prefettura parla di": the article opens the subject
     phrase = vocab.source_strip.sub("", " ".join(kept))
     return _finish(phrase.split(), vocab)
 

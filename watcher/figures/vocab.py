@@ -137,6 +137,9 @@ class LanguageVocab:
     source_prefix_end: re.Pattern[str]
     source_determiner: re.Pattern[str]
     source_preposition: re.Pattern[str]
+    source_agent: re.Pattern[str]
+    source_agent_articled: re.Pattern[str]
+    source_article: re.Pattern[str]
     source_self: re.Pattern[str]
     source_skip: re.Pattern[str]
     source_pronoun: re.Pattern[str]
@@ -260,6 +263,9 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         source_prefix_end=word_regex(src("prefix"), anchor_end=True),
         source_determiner=word_regex(src("determiners"), anchor_end=True),
         source_preposition=word_regex(src("prepositions")),
+        source_agent=re.compile(rf"(?:{alternation(src('agents'))})(?!\w)", _FLAGS),
+        source_article=word_regex(src("articles")),
+        source_agent_articled=re.compile(rf"(?:{alternation(src('agents_articled'))})(?:(?!\w)|(?<=['’]))", _FLAGS),
         source_self=word_regex(src("self")),
         source_skip=word_regex(src("skip") + src("auxiliaries")),
         source_pronoun=word_regex(src("pronouns")),
