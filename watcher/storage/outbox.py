@@ -138,7 +138,7 @@ class Outbox:
             rows = conn.execute(
                 select(d.c.id, c.c.payload).select_from(d.join(c, d.c.change_id == c.c.id))
                 .where(d.c.channel_id == channel_id, d.c.digest_id.is_(None))
-                .order_by(d.c.created_at, d.c.id)).all()
+                .order_by(c.c.claim_id, d.c.id)).all()  # in the order the claims were read
         if not rows:
             return None
         return OutboxDigest(
@@ -194,7 +194,7 @@ class Outbox:
         d, c = schema.deliveries, schema.changes
         payloads = conn.execute(
             select(c.c.payload).select_from(d.join(c, d.c.change_id == c.c.id))
-            .where(d.c.digest_id == row.id).order_by(d.c.created_at, d.c.id)).all()
+            .where(d.c.digest_id == row.id).order_by(c.c.claim_id, d.c.id)).all()
         return OutboxDigest(
             id=row.id, channel_id=row.channel_id, created_at=from_db(row.created_at),  # type: ignore[arg-type]
             status=row.status, attempts=row.attempts,
