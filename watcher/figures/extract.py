@@ -43,6 +43,7 @@ _DIGITS_AHEAD = re.compile(r"\d[\d.,'’\u00a0\u202f ]*")
 _SMALL_WORD_NUMBER = 20  # "two earthquakes", "due pini": small number words need people nearby
 _REACH_CHARS = 200  # a metric word farther than this from a number cannot be its metric
 _BEFORE_CHARS = 30  # enough for the longest cue before a number ("im Alter von")
+_PAST_GAP = 3  # words between "qui était" and its number ("jusqu'ici de")
 _COMPARE_GAP = 2  # words between "up from an earlier estimate of" and its number
 _LIST_SEPARATOR_END = re.compile(r",\s*\Z")
 _CONJUNCTION_COST = 3  # "41 died and [about two thousand cholera cases]": a new phrase
@@ -81,6 +82,7 @@ class Found:
     claim: Claim
     sentence: Sentence
     metric_at: tuple[int, int]
+    past_aside: bool = False  # in ", qui était de 120 morts,": past if the sentence updates it
 
 
 def extract_claims(text: str, lang: str, vocab: LanguageVocab,
@@ -140,13 +142,16 @@ def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMenti
         claim = _claim_for(ctx, mention, lang, claims[-1] if claims else None)
         if claim is not None:
             claims.append(claim)
-    return claims
+    # "Le bilan, qui était jusqu'ici de 120 morts, s'élève à 180 morts": the figure in the
+    # aside is what the sentence's other figure of that metric replaces
+    current = {f.claim.metric for f in claims if not f.past_aside}
+    return [f for f in claims if not (f.past_aside and f.claim.metric in current)]
 
 
 def _claim_for(ctx: _Context, mention: NumberMention, lang: str, previous: Found | None) -> Found | None:
     text, s = ctx.text, ctx.sentence
     hedge = qualify(text, mention.start, mention.value_max is not None, ctx.vocab, s.start)
-    if _quoted_to_compare(ctx, hedge.start) or _past_aside(ctx, hedge.start):
+    if _quoted_to_compare(ctx, hedge.start):
         return None
     bound = bind_metric(ctx, mention, hedge) or _shared_verb(ctx, mention, hedge, previous)
     if bound is None:
@@ -160,7 +165,7 @@ def _claim_for(ctx: _Context, mention: NumberMention, lang: str, previous: Found
                   qualifier=hedge.qualifier,  # type: ignore[arg-type]
                   source=source, quote=text[s.start:s.end].strip(),
                   span=_number_span(mention, ctx.vocab), lang=lang)
-    return Found(claim, s, metric_at)
+    return Found(claim, s, metric_at, _past_aside(ctx, hedge.start))
 
 
 def _number_span(mention: NumberMention, vocab: LanguageVocab) -> tuple[int, int]:
@@ -256,11 +261,15 @@ def _quoted_to_compare(ctx: _Context, start: int) -> bool:
 
 def _past_aside(ctx: _Context, start: int) -> bool:
     """"Le bilan, qui était jusqu'ici de 120 morts, s'élève à 180": a number in a relative
-    clause set off by commas, after a past copula ("était", "which had stood at"), is what
-    the figure used to be."""
+    clause set off by commas, a few words after a past copula ("était", "which had stood
+    at"), may be what the figure used to be."""
     s = ctx.sentence
     for m in ctx.vocab.relatives.finditer(ctx.text, s.start, start):
-        if ctx.text.find(",", m.end(), start) < 0 and ctx.vocab.past_in_aside.search(ctx.text, m.end(), start):
+        if ctx.text.find(",", m.end(), start) >= 0:
+            continue
+        # the copula governs the number: "était jusqu'ici de 120", not "were treating 40 wounded"
+        if any(ctx.words.between(p.end(), start) <= _PAST_GAP
+               for p in ctx.vocab.past_in_aside.finditer(ctx.text, m.end(), start)):
             return True
     return False
 
