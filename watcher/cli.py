@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from watcher import __version__
 from watcher.exceptions import ConfigError, WatcherError
@@ -75,10 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _global_options(parser: argparse.ArgumentParser, inherited: bool = False) -> None:
     """Global options work before or after the command (`watcher --config x check`, or
     `watcher check --config x`); on commands they default to what the top level said."""
-    extra = {"default": argparse.SUPPRESS} if inherited else {}
+    extra: dict[str, Any] = {"default": argparse.SUPPRESS} if inherited else {}
     parser.add_argument("--config", metavar="PATH", help="config file (default: $WATCHER_CONFIG, "
                         "then config/watcher.yaml)", **extra)
-    flag = {"action": "store_true", **extra}
+    flag: dict[str, Any] = {"action": "store_true", **extra}
     parser.add_argument("--debug", help="show tracebacks and debug logs", **flag)
     parser.add_argument("-v", "--verbose", help="log what happens to each feed", **flag)
     parser.add_argument("--log-format", choices=("text", "json"), metavar="text|json",

@@ -107,7 +107,7 @@ class FigureRecord:
     lang: str | None = None
 
     def to_json(self, with_quote: bool = True) -> dict:
-        out = {
+        out: dict[str, object] = {
             "value": _number(self.value),
             "value_max": None if self.value_max is None else _number(self.value_max),
             "qualifier": self.qualifier,

@@ -325,7 +325,7 @@ def sections(digest: Digest) -> tuple[SectionView, ...]:
 
 def _autoescape(name: str | None) -> bool:
     # select_autoescape() looks at the last extension only, which is ".j2" here.
-    return bool(name) and any(part in ("html", "htm", "xml") for part in name.split(".")[1:])
+    return name is not None and any(part in ("html", "htm", "xml") for part in name.split(".")[1:])
 
 
 @lru_cache(maxsize=8)
@@ -349,16 +349,17 @@ def render_digest(digest: Digest, *, templates: Path | None = None,
     """
     folder = Path(templates) if templates is not None else templates_dir()
     shown = sections(digest)
-    context = {
+    subject = subject_line(digest, subject_prefix)
+    context: dict[str, object] = {
         "digest_id": clean_line(digest.id),
         "channel": clean_line(digest.channel),
         "generated": format_date(digest.generated_at),
         "generated_iso": digest.generated_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "headlines": [c.headline for s in shown for c in s.changes],
         "sections": shown,
-        "subject": subject_line(digest, subject_prefix),
+        "subject": subject,
     }
-    return RenderedDigest(subject=context["subject"],
+    return RenderedDigest(subject=subject,
                           text=_render(folder, TEXT_TEMPLATE, context),
                           html=_render(folder, HTML_TEMPLATE, context))
 

@@ -55,9 +55,9 @@ class ArticleRepository:
                       content_hash=entry.content_hash, published=to_db(entry.published),
                       first_seen=to_db(now), updated_at=to_db(now))
         with self._db.transaction() as conn:
-            article_id = conn.execute(_ADD, values).inserted_primary_key[0]
-        return StoredArticle(id=article_id, feed_id=entry.feed_id, key=values["key"],
-                             url=values["url"], title=values["title"],
+            article_id = conn.execute(_ADD, values).inserted_primary_key[0]  # type: ignore[index]
+        return StoredArticle(id=article_id, feed_id=entry.feed_id, key=values["key"] or "",
+                             url=values["url"], title=values["title"] or "",
                              content_hash=entry.content_hash, published=entry.published,
                              first_seen=from_db(values["first_seen"]))  # type: ignore[arg-type]
 

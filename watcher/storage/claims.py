@@ -53,7 +53,7 @@ class ClaimRepository:
                 quote=clean(claim.quote), lang=claim.lang, article_id=article_id,
                 published=to_db(published), recorded_at=to_db(now),
             ))
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def get(self, claim_id: int) -> StoredClaim:
         with self._db.transaction() as conn:

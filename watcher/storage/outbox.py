@@ -163,11 +163,11 @@ class Outbox:
 
     def mark_failed(self, digest_id: str, error: str, *, retry_at: datetime | None) -> None:
         """retry_at None: permanent failure (dead letter, `watcher digest --retry` revives)."""
-        values = dict(last_error=error, attempts=schema.digests.c.attempts + 1)
+        values: dict[str, object] = dict(last_error=error, attempts=schema.digests.c.attempts + 1)
         if retry_at is None:
             values["status"] = "dead"
         else:
-            values.update(status="pending", next_attempt_at=to_db(retry_at))
+            values.update(status="pending", next_attempt_at=to_db(retry_at) or "")
         self._set(digest_id, **values)
 
     def backlog(self, channel_ids: list[str]) -> list[ChannelBacklog]:
@@ -178,7 +178,7 @@ class Outbox:
         with self._db.transaction() as conn:
             undigested = conn.execute(select(func.count()).select_from(d).where(
                 d.c.channel_id == channel_id, d.c.digest_id.is_(None))).scalar_one()
-            counts = dict(conn.execute(select(g.c.status, func.count()).where(
+            counts: dict[str, int] = dict(conn.execute(select(g.c.status, func.count()).where(
                 g.c.channel_id == channel_id).group_by(g.c.status)).all())
             last_error = conn.execute(select(g.c.last_error).where(and_(
                 g.c.channel_id == channel_id, g.c.status != "sent", g.c.last_error.is_not(None)))
