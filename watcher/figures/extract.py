@@ -133,7 +133,10 @@ def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMenti
     hits = [h for h in hits if h.end <= sentence.end]
     if not hits:
         return []  # no metric word in this sentence
-    walls = [m for m in numbers if not _glued(text[max(0, m.start - 40):m.start], text[m.end:m.end + 40], m)]
+    # a model name ("Su-34") or a measure ("binnen 24 Stunden", "in 3 villages") is no rival
+    # count: a metric word can be reached across it
+    walls = [m for m in numbers if not _glued(text[max(0, m.start - 40):m.start], text[m.end:m.end + 40], m)
+             and not _unit_follows(text[m.end:m.end + 40], vocab)]
     ctx = _Context(text, sentence, vocab, hits, WordIndex(text, sentence.start, sentence.end),
                    clause_bounds(text, sentence.start, sentence.end, vocab), candidates, walls,
                    [w.start for w in walls], [h.start for h in hits])

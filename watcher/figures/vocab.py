@@ -77,7 +77,10 @@ def trie_alternation(terms: Iterable[str]) -> str:
 
 
 def _emit(node: dict[str, dict]) -> str:
-    branches = [atom + _emit(child) for atom, child in node.items() if atom]
+    # literal continuations before open ones (`\w*`, a lone `*`): "убитыми и ранеными" is
+    # tried before "убит*" reads "убитыми" alone; every branch still ends at a word boundary
+    ordered = sorted((a for a in node if a), key=lambda a: a in (r"\w*", _ANY_WORDS))
+    branches = [atom + _emit(node[atom]) for atom in ordered]
     if not branches:
         return ""
     body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
