@@ -8,22 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-
+from datetime import UTC, datetime
 from pathlib import Path
 
 from watcher.baselines import load_baselines
 from watcher.config.models import Settings
-from watcher.deliver import Deliverer, make_deliverer as real_deliverer
+from watcher.deliver import Deliverer
+from watcher.deliver import make_deliverer as real_deliverer
 from watcher.deliver.outbox import OutboxSender, SendReport
 from watcher.figures import Extractor
-from watcher.pipeline.orchestrator import Pipeline, PollReport
 from watcher.pipeline.fetch import Fetcher
+from watcher.pipeline.orchestrator import Pipeline, PollReport
 from watcher.storage import Store
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass

@@ -16,7 +16,7 @@ import socket
 import tempfile
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,8 +29,8 @@ from watcher.config.loader import load_settings
 from watcher.reports import format_figure, print_figures
 from watcher.resources import seeds_dir
 
-_ITEM = re.compile(r"<item\b.*?</item>\s*", re.S)
-_PUBDATE = re.compile(r"<pubDate>(.*?)</pubDate>", re.S)
+_ITEM = re.compile(r"<item\b.*?</item>\s*", re.DOTALL)
+_PUBDATE = re.compile(r"<pubDate>(.*?)</pubDate>", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class Step:
 
     @property
     def moment(self) -> datetime:
-        return datetime.combine(self.day, time(23, 59), tzinfo=timezone.utc)
+        return datetime.combine(self.day, time(23, 59), tzinfo=UTC)
 
 
 def run_demo(output: Path | None, out: TextIO) -> int:
@@ -145,7 +145,7 @@ def _as_date(value: object) -> date:
 
 class _StepClock:
     def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
+        self.now = datetime.now(UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -157,11 +157,11 @@ class _FeedServer:
 
     def __init__(self, folder: Path):
         self.folder = folder
-        self.until = datetime.max.replace(tzinfo=timezone.utc)
+        self.until = datetime.max.replace(tzinfo=UTC)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 path = server.folder / Path(self.path.lstrip("/")).name
                 if not path.is_file():
                     self.send_error(404)
@@ -221,7 +221,7 @@ class _MailCatcher(_Catcher):
         catcher = self
 
         class Handler:
-            async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+            async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
                 catcher._save(".eml", envelope.original_content or envelope.content)
                 return "250 OK"
 
@@ -241,7 +241,7 @@ class _WebhookCatcher(_Catcher):
         catcher = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 record = {"headers": {k.lower(): v for k, v in self.headers.items()
                                       if k.lower().startswith(("webhook-", "content-type"))},

@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
 from watcher.storage import RecordedChange, Store, StoredClaim
@@ -43,7 +43,7 @@ def parse_since(value: str) -> datetime:
     except ValueError:
         raise ValueError(f"--since {value!r} is not a date; write e.g. 2025-10-01 or "
                          f"2025-10-01T12:00:00Z") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def export_rows(store: Store, what: What, *, topic: str | None = None,

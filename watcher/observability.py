@@ -18,7 +18,7 @@ import logging
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
 
@@ -100,7 +100,7 @@ class _StoreCollector(Collector):
             return
         try:
             yield from _backlog_gauges(store, self._channels())
-            yield from _feed_gauges(store, datetime.now(timezone.utc))
+            yield from _feed_gauges(store, datetime.now(UTC))
         except WatcherError as e:  # a scrape never takes the daemon down
             log.warning("metrics: cannot read the store: %s", e)
 

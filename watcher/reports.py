@@ -7,7 +7,7 @@ No decisions here, only presentation of what the store and the app return.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TextIO
 
 from watcher.config.models import Settings
@@ -108,7 +108,7 @@ def send_test_digests(settings: Settings, channel_ids: list[str], out: TextIO) -
         if channel.id not in channel_ids:
             continue
         try:
-            make_deliverer(channel).send(sample_digest(channel.id, datetime.now(timezone.utc)))
+            make_deliverer(channel).send(sample_digest(channel.id, datetime.now(UTC)))
             out.write(f"{channel.id}: test digest sent\n")
         except DeliveryError as e:
             failed += 1
@@ -192,7 +192,7 @@ def _num(v: float) -> int | float:
 
 # -- status ---------------------------------------------------------------------------------
 def print_status(store: Store, settings: Settings, *, as_json: bool, out: TextIO) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     health = health_of_feeds(settings, store.feeds.all(), now)
     backlog = store.outbox.backlog([c.id for c in settings.channels])
     if as_json:

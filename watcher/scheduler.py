@@ -23,7 +23,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.executors.pool import ThreadPoolExecutor
@@ -130,7 +130,7 @@ class Daemon:
         scheduler.add_job(self._tick, IntervalTrigger(seconds=TICK_SECONDS), id="tick",
                           replace_existing=True)
         scheduler.add_job(self._prune, IntervalTrigger(hours=24), id="prune",
-                          next_run_time=datetime.now(timezone.utc) + PRUNE_DELAY,
+                          next_run_time=datetime.now(UTC) + PRUNE_DELAY,
                           replace_existing=True)
         for channel in settings.channels:
             if channel.schedule.strip() == "immediate":

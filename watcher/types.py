@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 Qualifier = Literal["exact", "approx", "at_least", "at_most", "range"]
@@ -190,4 +190,4 @@ def iso(moment: datetime | None) -> str | None:
     """UTC ISO-8601 with a Z, as in SPEC.md."""
     if moment is None:
         return None
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from datetime import timedelta
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from difflib import get_close_matches
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
-    BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, field_validator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -241,7 +247,7 @@ class RetentionSettings(_Section):
         return value
 
 
-Channel = Annotated[Union[EmailChannel, WebhookChannel, AppriseChannel],
+Channel = Annotated[EmailChannel | WebhookChannel | AppriseChannel,
                     Field(discriminator="type")]
 
 

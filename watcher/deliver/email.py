@@ -21,7 +21,7 @@ import re
 import smtplib
 import socket
 import ssl
-from datetime import timezone
+from datetime import UTC
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
 from pathlib import Path
@@ -130,7 +130,7 @@ def build_message(channel: EmailChannel, digest: Digest, rendered: RenderedDiges
     message["Subject"] = header_text(rendered.subject)
     message["From"] = header_text(channel.from_)
     message["To"] = ", ".join(header_text(t) for t in channel.to)
-    message["Date"] = format_datetime(digest.generated_at.astimezone(timezone.utc), usegmt=True)
+    message["Date"] = format_datetime(digest.generated_at.astimezone(UTC), usegmt=True)
     message["Message-ID"] = message_id(digest.id, domain)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to us
     message["X-Auto-Response-Suppress"] = "All"  # the same, for Exchange

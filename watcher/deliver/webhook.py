@@ -147,7 +147,7 @@ def _channel_key(channel: WebhookChannel) -> bytes:
 
 def sign(key: bytes, msg_id: str, timestamp: int, body: str) -> str:
     """The `webhook-signature` value: `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`."""
-    signed = f"{msg_id}.{timestamp}.{body}".encode("utf-8")
+    signed = f"{msg_id}.{timestamp}.{body}".encode()
     digest = hmac.new(key, signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode("ascii")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -354,7 +354,7 @@ def render_digest(digest: Digest, *, templates: Path | None = None,
         "digest_id": clean_line(digest.id),
         "channel": clean_line(digest.channel),
         "generated": format_date(digest.generated_at),
-        "generated_iso": digest.generated_at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "generated_iso": digest.generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "headlines": [c.headline for s in shown for c in s.changes],
         "sections": shown,
         "subject": subject,

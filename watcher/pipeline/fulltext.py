@@ -48,7 +48,7 @@ def _trafilatura(html: str, url: str | None) -> str:
     try:
         text = trafilatura.extract(html, url=url, include_comments=False, include_tables=False,
                                    favor_precision=True)
-    except Exception as e:  # noqa: BLE001 - a crash on one hostile page must not end the poll
+    except Exception as e:
         log.info("trafilatura failed on %s: %s", url, type(e).__name__)
         return ""
     return collapse_whitespace(text or "")

@@ -20,8 +20,14 @@ from watcher.storage.feeds import FeedRepository, FeedState, FetchOutcome
 from watcher.storage.outbox import ChannelBacklog, Outbox, OutboxDigest, RecordedChange
 
 __all__ = [
-    "Store", "StoredArticle", "StoredClaim", "FeedState", "FetchOutcome", "OutboxDigest",
-    "ChannelBacklog", "RecordedChange",
+    "ChannelBacklog",
+    "FeedState",
+    "FetchOutcome",
+    "OutboxDigest",
+    "RecordedChange",
+    "Store",
+    "StoredArticle",
+    "StoredClaim",
 ]
 
 

@@ -13,7 +13,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -25,7 +25,6 @@ from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from watcher.exceptions import StorageError
 from watcher.storage import schema
 
-
 _MIGRATION_LOCK = 0x77617463  # PostgreSQL advisory lock key of exclusive transactions ("watc")
 _INSTANCE_LOCK = 0x77617464  # PostgreSQL advisory lock key held by the running daemon
 
@@ -35,7 +34,7 @@ def to_db(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is None:
         raise ValueError("naive datetime reached storage; watcher uses UTC-aware datetimes")
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def from_db(value: str | None) -> datetime | None:

@@ -14,8 +14,20 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import (
-    Boolean, Column, Connection, Float, ForeignKey, Index, Integer, MetaData, String, Table,
-    Text, UniqueConstraint, inspect, text,
+    Boolean,
+    Column,
+    Connection,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    inspect,
+    text,
 )
 
 metadata = MetaData()
