@@ -153,7 +153,7 @@ def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMenti
 
 def _claim_for(ctx: _Context, mention: NumberMention, lang: str, previous: Found | None) -> Found | None:
     text, s = ctx.text, ctx.sentence
-    hedge = qualify(text, mention.start, mention.value_max is not None, ctx.vocab, s.start)
+    hedge = qualify(text, mention.start, mention.value_max is not None, ctx.vocab, s.start, mention.end)
     if _quoted_to_compare(ctx, hedge.start):
         return None
     bound = bind_metric(ctx, mention, hedge) or _shared_verb(ctx, mention, hedge, previous)

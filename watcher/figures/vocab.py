@@ -123,6 +123,8 @@ class LanguageVocab:
     disease: re.Pattern[str]
     qualifier: re.Pattern[str]
     qualifier_kind: dict[str, str]
+    qualifier_after: re.Pattern[str]
+    qualifier_after_kind: dict[str, str]
     negation_before: re.Pattern[str]
     trend_before: re.Pattern[str]
     range_open: re.Pattern[str]
@@ -211,20 +213,28 @@ def _qualifier_regex(data: Mapping[str, Any]) -> tuple[re.Pattern[str], dict[str
     kinds: dict[str, str] = {}
     for kind in ("approx", "at_least", "at_most"):
         for term in _lst(data, "qualifiers", kind):
-            kinds[_fold_key(term)] = kind
+            kinds[fold_key(term)] = kind
     arts = alternation(_lst(data, "qualifiers", "articles"))
     cues = alternation(kinds)
     src = rf"(?<!\w)(?P<cue>{cues})(?:\s+(?:{arts}))?\s*\Z"
     return re.compile(src, _FLAGS), kinds
 
 
-def _fold_key(term: str) -> str:
+def _qualifier_after_regex(data: Mapping[str, Any]) -> tuple[re.Pattern[str], dict[str, str]]:
+    """Hedges right after a number, or after one word (its noun): "35.000 circa", "or more"."""
+    kinds = {fold_key(t): kind for kind in ("approx", "at_least", "at_most")
+             for t in _lst(data, "qualifiers", "after", kind)}
+    src = rf"\s+(?:[^\W\d]+\s+)?(?P<cue>{alternation(kinds)})(?!\w)"
+    return re.compile(src, _FLAGS), kinds
+
+
+def fold_key(term: str) -> str:
     return " ".join(term.lower().replace("’", "'").replace("ʼ", "'").split())
 
 
 def qualifier_kind(vocab: LanguageVocab, cue_text: str) -> str | None:
     """The kind of a matched cue; stems (`*`) fall back to a prefix comparison."""
-    key = _fold_key(cue_text)
+    key = fold_key(cue_text)
     if key in vocab.qualifier_kind:
         return vocab.qualifier_kind[key]
     for term, kind in vocab.qualifier_kind.items():
@@ -238,6 +248,7 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
     """YAML mapping → LanguageVocab. `extra_terms`: custom metric id → terms."""
     trig = TriggerFinder(_metric_terms(data, extra_terms or {}))
     qual, kinds = _qualifier_regex(data)
+    qual_after, kinds_after = _qualifier_after_regex(data)
     nf = lambda key: _lst(data, "not_figures", key)
     src = lambda key: _lst(data, "attribution", key)
     aux = alternation(src("auxiliaries"))
@@ -252,6 +263,7 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         troops=word_regex(_lst(data, "troops")),
         disease=word_regex(_lst(data, "diseases")),
         qualifier=qual, qualifier_kind=kinds,
+        qualifier_after=qual_after, qualifier_after_kind=kinds_after,
         negation_before=word_regex(_lst(data, "qualifiers", "negation")),
         trend_before=word_regex(_lst(data, "qualifiers", "trend"), anchor_end=True),
         range_open=re.compile(rf"(?<!\w)(?:{alternation(_lst(data, 'ranges', 'open'))})(?:\s+(?:{arts}))?\s*\Z", _FLAGS),
