@@ -39,6 +39,7 @@ _GLUED_AFTER = re.compile(r"\A(?:[^\W_]|[-‐‑/][^\W_]|[°ºª%:]|\.[\dªº])"
 _APPOSITION_BEFORE = re.compile(r"[^\W\d_][,(]\s*\Z")
 _APPOSITION_AFTER = re.compile(r"\s*[,)]|\s*\.?\s*\Z")
 _ONE_WORD = re.compile(r"\s*[^\W\d_][\w'’-]*(?=\s)")
+_WORD_AHEAD = re.compile(rf"(?:\W*\w+(?:['’]\w+)*){{1,{_PEOPLE_WINDOW}}}")  # the next few words
 _DIGITS_AHEAD = re.compile(r"\d[\d.,'’\u00a0\u202f ]*")
 _SMALL_WORD_NUMBER = 20  # "two earthquakes", "due pini": small number words need people nearby
 _REACH_CHARS = 200  # a metric word farther than this from a number cannot be its metric
@@ -468,6 +469,10 @@ def _needs_met(ctx: _Context, trig: Trigger, mention: NumberMention, clause: tup
     if trig.needs == "disease":
         return ctx.vocab.disease.search(ctx.text, clause[0], clause[1]) is not None
     pattern = ctx.vocab.troops if trig.needs == "troops" else ctx.vocab.people
-    after = ctx.text[mention.end:min(clause[1], mention.end + 80)]
-    return any(pattern.fullmatch(w) for w in words(after)[:_PEOPLE_WINDOW])
+    hi = min(clause[1], mention.end + 80)
+    # among the next few words, a term of one word or more ("soldiers", "cascos azules")
+    first = _WORD_AHEAD.match(ctx.text, mention.end, hi)
+    reach = first.end() if first else mention.end
+    found = pattern.search(ctx.text, mention.end, hi)
+    return found is not None and found.start() < reach
 
