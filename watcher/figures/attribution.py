@@ -65,11 +65,34 @@ def _candidates(text: str, sentence: tuple[int, int], clause: tuple[int, int],
     s, e = sentence
     out: list[_Candidate] = []
     for m in vocab.source_self.finditer(text, s, e):
-        # "nach eigenen Angaben", "by its own account": the subject opening the clause
+        # "nach eigenen Angaben", "by its own account": the subject opening the clause, or
+        # the one right before the cue when the clause opens with the figure ("Mehr als 600
+        # Gefangene hat die Ukraine nach eigenen Angaben gemacht")
         floor = clause[0] if clause[0] <= m.start() < clause[1] else s
-        phrase = noun_phrase_after(text, floor, m.start(), vocab)
+        opening = _TOKEN.findall(text[floor:m.start()])[:3]
+        fronted = any(_is_number(t) for t in opening) or bool(opening and _hedged(opening, vocab))
+        phrase = noun_phrase_before(text, m.start(), floor, vocab) if fronted \
+            else noun_phrase_after(text, floor, m.start(), vocab)
         if phrase:
             out.append(_Candidate(_PREFIX, m.start(), phrase))
+    own = {m.end() for m in vocab.source_self.finditer(text, s, e)}  # "eigenen Angaben zufolge"
+    for m in vocab.source_postfix.finditer(text, s, e):
+        # "der Polizei zufolge": the cue follows its source
+        if m.end() in own:
+            continue
+        floor = clause[0] if clause[0] <= m.start() < clause[1] else s
+        phrase = noun_phrase_before(text, m.start(), floor, vocab)
+        if phrase:
+            out.append(_Candidate(_PREFIX, m.start(), phrase))
+    for m in vocab.source_prefix_named.finditer(text, s, e):
+        # ", so die Feuerwehr", ", per the ministry": a cue that is also a common word counts
+        # after punctuation (or opening the sentence) when a name or an article follows
+        rest = text[_skip_space(text, m.end()):e]
+        opens = not text[s:m.start()].strip() or _after_punctuation(text, s, m.start())
+        if opens and (rest[:1].isupper() or vocab.source_strip.match(rest)):
+            phrase = noun_phrase_after(text, m.end(), e, vocab)
+            if phrase:
+                out.append(_Candidate(_PREFIX, m.start(), phrase))
     for m in vocab.source_prefix.finditer(text, s, e):
         verb = vocab.source_verb.match(text, _skip_space(text, m.end()))  # "según informó X"
         at = verb.end() if verb else m.end()
@@ -81,6 +104,11 @@ def _candidates(text: str, sentence: tuple[int, int], clause: tuple[int, int],
         if cand:
             out.append(cand)
     return out
+
+
+def _hedged(tokens: list[str], vocab: LanguageVocab) -> bool:
+    """The opening words are a hedge before a number ("Mehr als 600", "Oltre 600")."""
+    return any(vocab.qualifier.search(" ".join(tokens[:i]) + " ") for i in range(1, len(tokens) + 1))
 
 
 def _skip_space(text: str, pos: int) -> int:
