@@ -8,9 +8,8 @@ It does not find numbers or decide what they count.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import re
+from dataclasses import dataclass
 
 from watcher.figures.vocab import LanguageVocab, fold_key, qualifier_kind
 
