@@ -167,3 +167,21 @@ def test_a_syndicated_copy_corroborates_and_never_revives_an_old_figure(tmp_path
     assert current.value == 1000  # the late copy did not make 600 current again
     new_600 = first_digest.changes[0]
     assert [a.feed for a in new_600.current.articles] == ["wire", "herald"]  # two outlets
+
+
+def test_a_headline_retelling_the_body_figure_adds_no_other_metric(feeds, make):
+    headline = Item("h", "North Korea has lost about 300 soldiers in Russia's war, Seoul says",
+                    "Some 300 North Korean soldiers have been killed and more than 2,700 wounded "
+                    "in Kursk, South Korea's intelligence service said.", T0)
+    feeds.set("/wire.xml", rss([headline]))
+    w = make()
+    w.poll()
+    assert sorted((m, v) for _, m, v in decisions(w)) == [("killed", 300), ("wounded", 2700)]
+
+
+def test_a_figure_only_the_headline_states_is_kept(feeds, make):
+    feeds.set("/wire.xml", rss([Item("h", "About 600 North Korean soldiers killed in Kursk",
+                                     "Fighting continued in the Kursk region on Sunday.", T0)]))
+    w = make()
+    w.poll()
+    assert decisions(w) == [("new", "killed", 600)]

@@ -341,12 +341,16 @@ class Pipeline:
     def _extract(self, topic: TopicSettings, entry: Entry) -> list[Claim]:
         """One claim per metric: the body's first, else the headline's. Headlines carry
         the freshest figure but rarely its source or hedge, so the body wins when both
-        state one."""
+        state one; and a headline number the body also states is the body's figure told
+        in other words ("lost 300 soldiers" over a body's "300 killed"), not another one."""
         def claims_in(text: str) -> list[Claim]:
             return self.extractor.extract(text, entry.lang, subject=topic.subject,
                                           figures=topic.figures) if text.strip() else []
+        body = claims_in(entry.text)
+        stated = {c.value for c in body}
+        headline = [c for c in claims_in(entry.title) if c.value not in stated]
         chosen: dict[str, Claim] = {}
-        for claim in claims_in(entry.text) + claims_in(entry.title):
+        for claim in body + headline:
             chosen.setdefault(claim.metric, claim)
         return list(chosen.values())
 
