@@ -128,6 +128,8 @@ def _verb_candidate(text: str, m: re.Match[str], sentence: tuple[int, int],
     if agent:  # "un bilan communiqué par la préfecture", "reported by the BBC"
         return _Candidate(_PREFIX, m.start(), agent)
     if _after_punctuation(text, s, m.start()):
+        if vocab.source_prefix.match(text, _skip_space(text, m.end())):
+            return None  # ", heißt es in einer Mitteilung der Polizei": the cue names the source
         phrase = noun_phrase_after(text, m.end(), e, vocab)
         return _Candidate(_POSTPOSED, m.start(), phrase) if phrase else None
     floor = clause[0] if clause[0] <= m.start() < clause[1] else s
