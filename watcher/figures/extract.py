@@ -33,6 +33,7 @@ _LEFT_WINDOW = 10  # words: "Il numero dei morti nell'attacco al mercato … è 
 _RIGHT_WINDOW = 10  # words: "600 militari nordcoreani sarebbero stati uccisi"
 _PEOPLE_WINDOW = 4  # words after the number where "soldiers"/"persone" must appear
 _YEAR = re.compile(r"\d{4}")
+_GROUPED = re.compile(r"\d[.,'’\u00a0\u202f ]\d{3}(?!\d)")  # "23.418", "1,200": a quantity
 _TIME = re.compile(r"\d{1,2}[.:h]\d{2}")
 _GLUED_BEFORE = re.compile(r"(?:[^\W\d_]|\d)[-‐‑/]?\Z|[^\W\d_][-‐‑]\Z|[-‐‑/:]\d*\Z|[#№]\s*\Z")
 _GLUED_AFTER = re.compile(r"\A(?:[^\W_]|[-‐‑/][^\W_]|[°ºª%:]|\.[\dªº])")
@@ -137,7 +138,7 @@ def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMenti
     # a model name ("Su-34") or a measure ("binnen 24 Stunden", "in 3 villages") is no rival
     # count: a metric word can be reached across it
     walls = [m for m in numbers if not _glued(text[max(0, m.start - 40):m.start], text[m.end:m.end + 40], m)
-             and not _unit_follows(text[m.end:m.end + 40], vocab)]
+             and not _unit_follows(text[m.end:m.end + 40], vocab) and not _article(text, m, vocab)]
     ctx = _Context(text, sentence, vocab, hits, WordIndex(text, sentence.start, sentence.end),
                    clause_bounds(text, sentence.start, sentence.end, vocab), candidates, walls,
                    [w.start for w in walls], [h.start for h in hits])
@@ -200,9 +201,35 @@ def is_count(text: str, m: NumberMention, vocab: LanguageVocab, floor: int = 0) 
         return False
     if _APPOSITION_BEFORE.search(before) and _APPOSITION_AFTER.match(after):
         return False  # "Stella Berry, 16, was killed": an age in apposition
-    if vocab.cues_before.search(before) or _is_date(before, after, vocab):
+    cue = vocab.cues_before.search(before)
+    if (cue is not None and _labels(before, cue, m, vocab)) or _is_date(before, after, vocab):
         return False
-    return not (m.kind == "words" and m.value == 1 and not vocab.people.match(after.lstrip()))
+    return not _article(text, m, vocab)
+
+
+def _labels(before: str, cue: re.Match[str], m: NumberMention, vocab: LanguageVocab) -> bool:
+    """A cue before the number makes it a label ("week 12", "Seite 4", "aged 16") unless the
+    number is written as a quantity ("23.418", "1,2 Millionen") or the cue has an article
+    before it, which makes it a span of time ("binnen einer Woche 23.418 Neuinfektionen",
+    "in a single day 300 people"); a currency sign always counts."""
+    if not cue.group(0)[:1].isalnum():
+        return True
+    if m.kind == "scaled" or _GROUPED.search(m.text):
+        return False
+    prev = words(before[max(0, cue.start() - 20):cue.start()])[-2:]
+    return not any(vocab.source_article.fullmatch(w) for w in prev)
+
+
+def _article(text: str, m: NumberMention, vocab: LanguageVocab) -> bool:
+    """"ein Konzert", "einem Chemiewerk", "un'auto": a word for one that is really an
+    article (no person noun after it) is neither a figure nor a rival count."""
+    return m.kind == "words" and m.value == 1 and not vocab.people.match(text, _skip_blank(text, m.end))
+
+
+def _skip_blank(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
 
 
 def _unit_follows(after: str, vocab: LanguageVocab) -> bool:
@@ -324,6 +351,45 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> tuple[st
     lo, hi = clause_of(ctx.cuts, ctx.sentence.end, mention.start)
     left_wall = max(lo, _previous_number_end(ctx, mention))
     right_wall = min(hi, _next_number_start(ctx, mention))
+    keys = _binding_keys(ctx, mention, hedge, (lo, hi), left_wall, right_wall)
+    if not keys:
+        # "le nombre de déplacés est le plus élevé : 2,8 millions", "Раненых — 27": a number
+        # opening the clause a colon or dash starts is the value of what came before it
+        before = _announced_by(ctx, lo, hedge.start)
+        if before is not None:
+            keys = _binding_keys(ctx, mention, hedge, (before, hi), before, right_wall)
+    best = min(keys, default=None)
+    if best is not None and best[1]:
+        # "500 refugees, many of them children, have drowned": who they are yields to what
+        # happened to them, said further on the same side
+        beyond = [k for k in keys if not k[1] and k[3] == best[3] and k[2] > best[2]
+                  and not _conjoined(ctx, best[5:], k[5:])]
+        best = min(beyond, key=lambda k: k[2:]) if beyond else best
+    beside = best is not None and (best[2] == 0 or (best[2] == 1 and best[3] == 0))
+    if best is None or (not beside and _bare_small_number(ctx, mention)):
+        return None
+    return best[4], (best[5], best[6])
+
+
+def _announced_by(ctx: _Context, lo: int, start: int) -> int | None:
+    """Where the previous clause starts, when the number's clause is only ": <number>" or
+    "— <number>" and that previous clause holds no number of its own (else "killed 45: 30
+    in X and 15 in Y" would count its parts)."""
+    head = ctx.text[lo:start]
+    if head.strip(" \t\u00a0")[:1] not in (":", "–", "—", "-") or head.strip(" \t\u00a0:–—-"):
+        return None
+    i = bisect_left(ctx.cuts, lo)
+    if i == 0:
+        return None
+    prev = ctx.cuts[i - 1]
+    if any(prev <= w.start < lo for w in ctx.walls):
+        return None
+    return prev
+
+
+def _binding_keys(ctx: _Context, mention: NumberMention, hedge: Hedge, clause: tuple[int, int],
+                  left_wall: int, right_wall: int) -> list[tuple[int, int, int, int, str, int, int]]:
+    lo, hi = clause
     keys: list[tuple[int, int, int, int, str, int, int]] = []
     only_right = mention.kind == "words" and mention.value == 1  # "one" is often an article
     # only metric words between the neighbouring numbers can bind (keeps long tables linear)
@@ -342,17 +408,7 @@ def bind_metric(ctx: _Context, mention: NumberMention, hedge: Hedge) -> tuple[st
         who = 1 if ctx.vocab.who.fullmatch(ctx.text, hit.start, hit.end) else 0
         side = 0 if hit.start >= mention.end else 1
         keys.append((apart, who, dist, side, hit.trigger.metric, hit.start, hit.end))
-    best = min(keys, default=None)
-    if best is not None and best[1]:
-        # "500 refugees, many of them children, have drowned": who they are yields to what
-        # happened to them, said further on the same side
-        beyond = [k for k in keys if not k[1] and k[3] == best[3] and k[2] > best[2]
-                  and not _conjoined(ctx, best[5:], k[5:])]
-        best = min(beyond, key=lambda k: k[2:]) if beyond else best
-    beside = best is not None and (best[2] == 0 or (best[2] == 1 and best[3] == 0))
-    if best is None or (not beside and _bare_small_number(ctx, mention)):
-        return None
-    return best[4], (best[5], best[6])
+    return keys
 
 
 def _conjoined(ctx: _Context, a: tuple[int, int], b: tuple[int, int]) -> bool:
