@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -78,12 +79,21 @@ class PreparedText:
 
     words: list[str]
     exact: set[str] = field(default_factory=set)
+    _grams: dict[int, set[str]] = field(default_factory=dict)
     _by_initial: dict[int, dict[str, list[str]]] = field(default_factory=dict)
+
+    def grams(self, n: int) -> set[str]:
+        """Distinct n-word sequences of the text."""
+        if n == 1:
+            return self.exact
+        if n not in self._grams:
+            self._grams[n] = _ngrams(self.words, n)
+        return self._grams[n]
 
     def candidates(self, n: int, initial: str) -> list[str]:
         """Distinct n-word sequences of the text that start with `initial`."""
         if n not in self._by_initial:
-            self._by_initial[n] = _index(_ngrams(self.words, n))
+            self._by_initial[n] = _index(self.grams(n))
         return self._by_initial[n].get(initial, [])
 
     def has(self, phrase: str, n: int) -> bool:
@@ -207,6 +217,91 @@ class TopicMatcher:
         found = process.extractOne(term.phrase, doc.candidates(term.n, term.phrase[0]),
                                    scorer=fuzz.ratio, score_cutoff=self.min_score)
         return _Hit(term, found[0], float(found[1])) if found else None
+
+
+# -- many topics at once ---------------------------------------------------------------------
+_MAX_LENGTH_KEYS = 64  # a term whose fuzzy length range is wider is keyed by its initial only
+
+
+class TopicIndex:
+    """Which topics could match an article, found in one pass over its words.
+
+    A prefilter, never the judge: `candidates` returns a superset of the topics whose
+    `TopicMatcher.match` would say yes, and the matcher still decides. Each topic is keyed
+    by one group of terms at least one of which every match needs (an `all` group, else
+    `any`): a short term by its exact phrase, a longer one by (words, initial, length) for
+    every length a fuzzy ratio of `min_score` allows — ratio = 100·(1 − d/(L+l)) with an
+    edit distance d ≥ |L − l|. An article's n-grams are looked up in those keys.
+    """
+
+    def __init__(self, matchers: Sequence[TopicMatcher]):
+        self.size = len(matchers)
+        self._always: set[int] = set()  # topics without a required term: every article
+        self._keys: dict[str | tuple[int, str, int], set[int]] = defaultdict(set)
+        self._initials: dict[tuple[int, str], set[int]] = defaultdict(set)
+        self._sizes: set[int] = set()  # n of the indexed terms
+        for i, m in enumerate(matchers):
+            groups = [*m.all_groups, m.any_terms] if m.any_terms else list(m.all_groups)
+            if not groups:
+                self._always.add(i)
+                continue
+            for term in min(groups, key=lambda g: _cost(g, m.min_score)):
+                self._add(i, term, m.min_score)
+        self._keys, self._initials = dict(self._keys), dict(self._initials)
+
+    def _add(self, topic: int, term: _Term, min_score: float) -> None:
+        self._sizes.add(term.n)
+        if term.short:
+            self._keys[term.phrase].add(topic)
+            return
+        lengths = _fuzzy_lengths(len(term.phrase), min_score)
+        if lengths is None:
+            self._initials[(term.n, term.phrase[0])].add(topic)
+            return
+        for length in lengths:
+            self._keys[(term.n, term.phrase[0], length)].add(topic)
+
+    def candidates(self, title: str, text: str) -> list[int]:
+        """Positions (in the matchers' order) of the topics the article could match."""
+        if len(self._always) == self.size:
+            return list(range(self.size))
+        doc = prepare(title, text)
+        found = set(self._always)
+        keys, initials = self._keys, self._initials
+        for n in self._sizes:
+            for gram in doc.grams(n):
+                hit = keys.get(gram)
+                if hit:
+                    found |= hit
+                hit = keys.get((n, gram[0], len(gram)))
+                if hit:
+                    found |= hit
+                if initials:
+                    hit = initials.get((n, gram[0]))
+                    if hit:
+                        found |= hit
+        return sorted(found)
+
+
+def _fuzzy_lengths(length: int, min_score: float) -> range | None:
+    """Lengths l of a text whose fuzz.ratio with a term of `length` may reach min_score:
+    |L − l| ≤ (1 − s/100)(L + l), in exact arithmetic (scaled by 100); None when unbounded."""
+    slack = 100 - min_score
+    if slack >= 100 or length * (100 + slack) > _MAX_LENGTH_KEYS * (100 - slack):
+        return None  # hi would exceed _MAX_LENGTH_KEYS
+    lo = next(x for x in range(1, length + 1) if (length - x) * 100 <= slack * (length + x))
+    hi = max(x for x in range(length, _MAX_LENGTH_KEYS + 1)
+             if (x - length) * 100 <= slack * (length + x))
+    return range(lo, hi + 1)
+
+
+def _cost(group: tuple[_Term, ...], min_score: float) -> int:
+    """How many keys a group would add: fewer keys, fewer false candidates."""
+    cost = 0
+    for term in group:
+        lengths = None if term.short else _fuzzy_lengths(len(term.phrase), min_score)
+        cost += 1 if term.short else (1000 if lengths is None else len(lengths))
+    return cost
 
 
 def _labels(terms: tuple[_Term, ...], limit: int = 4) -> str:

@@ -29,7 +29,7 @@ from watcher.pipeline.compare import Decision, decide, same_figure
 from watcher.pipeline.fetch import Fetcher, FetchResult
 from watcher.pipeline.fulltext import decode_page, extract_main_text
 from watcher.pipeline.health import median_gap, newest_published, poll_interval
-from watcher.pipeline.match import TopicMatcher
+from watcher.pipeline.match import TopicIndex, TopicMatcher
 from watcher.pipeline.parse import parse_feed
 from watcher.pipeline.politeness import HostLimiter, site_of
 from watcher.pipeline.syndication import Candidate, find_original
@@ -103,6 +103,7 @@ class Pipeline:
         self.fetcher = fetcher
         self.extractor = extractor
         self.matchers = [(t, TopicMatcher(t)) for t in settings.topics]
+        self.index = TopicIndex([m for _, m in self.matchers])
         self.rng = rng or random.Random()
         store.feeds.sync([(f.id, f.url) for f in settings.feeds])
 
@@ -325,7 +326,8 @@ class Pipeline:
                 article = self.store.articles.replace_text(known.id, entry, now)
                 report.updated_entries += 1
             previous_claims = self.store.claims.for_article(article.id) if known else []
-            for topic, matcher in self.matchers:
+            for i in self.index.candidates(entry.title, entry.text):
+                topic, matcher = self.matchers[i]
                 match = matcher.match(entry.title, entry.text)
                 if not match.matched:
                     continue

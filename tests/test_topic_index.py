@@ -1,0 +1,76 @@
+"""The topic index is a prefilter: it may let through topics that do not match, never
+drop one that `TopicMatcher` would match."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from watcher.config.models import MatchSettings, TopicSettings
+from watcher.pipeline.match import TopicIndex, TopicMatcher
+
+# Letters that exercise normalisation: accents, ligatures, Cyrillic with й/ё, apostrophes.
+_LETTERS = "abcdeéèkmnorstuàüçœłäöКНДРкндрйиёеуаїі'’-"
+_WORDS = st.text(alphabet=_LETTERS, min_size=1, max_size=9)
+_TERMS = st.lists(_WORDS, min_size=1, max_size=3).map(" ".join)
+
+
+def _topic(i: int, match: MatchSettings) -> TopicSettings:
+    return TopicSettings(id=f"t{i}", name=f"T{i}", match=match)
+
+
+_MATCH = st.builds(
+    MatchSettings,
+    all=st.lists(st.lists(_TERMS, min_size=1, max_size=3), max_size=2),
+    any=st.lists(_TERMS, max_size=3),
+    exclude=st.lists(_TERMS, max_size=1),
+    min_score=st.integers(min_value=0, max_value=100),
+)
+
+
+def _text(draw: st.DrawFn, terms: list[str]) -> str:
+    """Words drawn from the topics' own terms (sometimes altered) and random ones."""
+    words = []
+    for _ in range(draw(st.integers(0, 12))):
+        if terms and draw(st.booleans()):
+            word = draw(st.sampled_from(terms))
+            if draw(st.booleans()) and len(word) > 1:  # an inflection or a typo
+                cut = draw(st.integers(1, len(word) - 1))
+                word = word[:cut] + draw(_WORDS)[: draw(st.integers(0, 3))]
+            words.append(word)
+        else:
+            words.append(draw(_WORDS))
+    return " ".join(words)
+
+
+@st.composite
+def _cases(draw: st.DrawFn) -> tuple[list[MatchSettings], str, str]:
+    matches = draw(st.lists(_MATCH, min_size=1, max_size=6))
+    terms = [t for m in matches for t in [*(x for g in m.all for x in g), *m.any]]
+    return matches, _text(draw, terms), _text(draw, terms)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_cases())
+def test_index_never_drops_a_matching_topic(case):
+    matches, title, text = case
+    matchers = [TopicMatcher(_topic(i, m)) for i, m in enumerate(matches)]
+    candidates = set(TopicIndex(matchers).candidates(title, text))
+    for i, m in enumerate(matchers):
+        if m.match(title, text).matched:
+            assert i in candidates, (matches[i], title, text)
+
+
+def test_index_narrows_many_topics_to_the_few_named():
+    places = ["Kharkiv", "Kursk", "Gaza", "Pyongyang", "Corea del Nord", "КНДР", "Iran"]
+    matchers = [TopicMatcher(_topic(i, MatchSettings(all=[[p]]))) for i, p in enumerate(places)]
+    index = TopicIndex(matchers)
+    assert index.candidates("Truppe della Corea del Nord", "Schierate vicino a Kursk") == [1, 4]
+    assert index.candidates("Войска КНДР", "") == [5]
+    assert index.candidates("Nothing here", "Sunny in Rome") == []
+
+
+def test_topics_without_terms_are_always_candidates():
+    matchers = [TopicMatcher(_topic(0, MatchSettings())),
+                TopicMatcher(_topic(1, MatchSettings(all=[["Gaza"]])))]
+    assert TopicIndex(matchers).candidates("Weather", "Rain") == [0]
