@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
+from watcher.figures.numbers import find_numbers
 from watcher.figures.vocab import LanguageVocab
 
 _TOKEN = re.compile(r"\w+(?:[-'’ʼ.]\w+)*['’ʼ]?|[^\w\s]")
@@ -253,6 +255,8 @@ def _link_inside_name(tokens: list[str], i: int, kept: list[str], vocab: Languag
 def _ends_phrase(tok: str, kept: list[str], nxt: list[str], vocab: LanguageVocab) -> bool:
     if tok in _PUNCT_STOP or _is_number(tok) or len(kept) >= _MAX_WORDS:
         return True
+    if kept and _number_word(tok, vocab.lang):
+        return True  # "… Beobachtungsstelle für Menschenrechte zwei Krankenschwestern": the count
     after_link = bool(kept) and vocab.raw_links.fullmatch(kept[-1]) is not None
     # "Ministry of Youth and Sports": a conjunction between two capitalised words is inside a name
     in_name = bool(kept and nxt) and kept[-1][:1].isupper() and nxt[0][:1].isupper() \
@@ -266,6 +270,15 @@ def _ends_phrase(tok: str, kept: list[str], nxt: list[str], vocab: LanguageVocab
         # German: a lowercase word ends a name unless it is an adjective before a noun.
         return not (nxt and nxt[0][:1].isupper()) or vocab.source_stop.fullmatch(tok) is not None
     return False
+
+
+@lru_cache(maxsize=4096)
+def _number_word(tok: str, lang: str) -> bool:
+    """A number written in words, two or more ("zwei", "трое"); "ein", "un" are articles."""
+    if not tok[:1].isalpha():
+        return False
+    found = find_numbers(tok, lang)
+    return len(found) == 1 and found[0].start == 0 and found[0].end == len(tok) and found[0].value >= 2
 
 
 def _is_number(tok: str) -> bool:

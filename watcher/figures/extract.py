@@ -37,7 +37,7 @@ _GROUPED = re.compile(r"\d[.,'’\u00a0\u202f ]\d{3}(?!\d)")  # "23.418", "1,200
 _TIME = re.compile(r"\d{1,2}[.:h]\d{2}")
 _GLUED_BEFORE = re.compile(r"(?:[^\W\d_]|\d)[-‐‑/]?\Z|[^\W\d_][-‐‑]\Z|[-‐‑/:]\d*\Z|[#№]\s*\Z")
 _GLUED_AFTER = re.compile(r"\A(?:[^\W_]|[-‐‑/][^\W_]|[°ºª%:]|\.[\dªº])")
-_APPOSITION_BEFORE = re.compile(r"[^\W\d_][,(]\s*\Z")
+_APPOSITION_BEFORE = re.compile(r"[^\W\d_](?:,|\s?\()\s*\Z")  # "Stella Berry, 16," "Zainab Faksh (25)"
 _APPOSITION_AFTER = re.compile(r"\s*[,)]|\s*\.?\s*\Z")
 _ONE_WORD = re.compile(r"\s*[^\W\d_][\w'’-]*(?=\s)")
 _WORD_AHEAD = re.compile(rf"(?:\W*\w+(?:['’]\w+)*){{1,{_PEOPLE_WINDOW}}}")  # the next few words
@@ -74,6 +74,8 @@ class _Context:
     walls: list[NumberMention]  # numbers a metric word cannot be reached across
     wall_starts: list[int]
     hit_starts: list[int]
+    walls_ahead: list[NumberMention]  # the walls towards a metric word after the number
+    walls_ahead_starts: list[int]
     sources: dict = field(default_factory=dict)  # attribution candidates per clause
 
 
@@ -138,10 +140,13 @@ def _sentence_claims(text: str, sentence: Sentence, candidates: list[NumberMenti
     # a model name ("Su-34") or a measure ("binnen 24 Stunden", "in 3 villages") is no rival
     # count: a metric word can be reached across it
     walls = [m for m in numbers if not _glued(text[max(0, m.start - 40):m.start], text[m.end:m.end + 40], m)
-             and not _unit_follows(text[m.end:m.end + 40], vocab) and not _article(text, m, vocab)]
+             and not _unit_follows(text[m.end:m.end + 40], vocab)]
+    # "Dreißig Menschen wurden bei dem Anschlag auf ein Konzert … verletzt": a word for one
+    # that is an article does not keep a number from the verb that comes after it
+    ahead = [m for m in walls if not _article(text, m, vocab)]
     ctx = _Context(text, sentence, vocab, hits, WordIndex(text, sentence.start, sentence.end),
                    clause_bounds(text, sentence.start, sentence.end, vocab), candidates, walls,
-                   [w.start for w in walls], [h.start for h in hits])
+                   [w.start for w in walls], [h.start for h in hits], ahead, [w.start for w in ahead])
     claims: list[Found] = []
     for mention in ctx.mentions:
         claim = _claim_for(ctx, mention, lang, claims[-1] if claims else None)
@@ -514,8 +519,8 @@ def _previous_number_end(ctx: _Context, mention: NumberMention) -> int:
 
 
 def _next_number_start(ctx: _Context, mention: NumberMention) -> int:
-    i = bisect_left(ctx.wall_starts, mention.end)
-    return ctx.walls[i].start if i < len(ctx.walls) else ctx.sentence.end
+    i = bisect_left(ctx.walls_ahead_starts, mention.end)
+    return ctx.walls_ahead[i].start if i < len(ctx.walls_ahead) else ctx.sentence.end
 
 
 def _needs_met(ctx: _Context, trig: Trigger, mention: NumberMention, clause: tuple[int, int]) -> bool:
