@@ -28,6 +28,8 @@ _AGENT_REACH = 4  # words between a cue and a participle's agent ("un décompte 
 # Ranks: a sentence-closing ", X said" covers the sentence; "according to X" covers its
 # clause; a leading "X says (that)" covers what follows it.
 _POSTPOSED, _PREFIX, _PREPOSED = 0, 1, 2
+# "…, AFP reported, citing the UN refugee agency": the one relayed is the source, over all
+_RELAYED = -1
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +102,8 @@ def _candidates(text: str, sentence: tuple[int, int], clause: tuple[int, int],
         at = verb.end() if verb else m.end()
         phrase = _agent_inside(text, at, e, vocab) or noun_phrase_after(text, at, e, vocab)
         if phrase:
-            out.append(_Candidate(_PREFIX, m.start(), phrase))
+            rank = _RELAYED if vocab.source_relay.fullmatch(m.group(0)) else _PREFIX
+            out.append(_Candidate(rank, m.start(), phrase))
     for m in vocab.source_verb.finditer(text, s, e):
         cand = _verb_candidate(text, m, sentence, clause, vocab)
         if cand:

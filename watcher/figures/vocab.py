@@ -141,6 +141,7 @@ class LanguageVocab:
     source_prefix: re.Pattern[str]
     source_prefix_end: re.Pattern[str]
     source_prefix_named: re.Pattern[str]
+    source_relay: re.Pattern[str]
     source_postfix: re.Pattern[str]
     source_determiner: re.Pattern[str]
     source_preposition: re.Pattern[str]
@@ -276,8 +277,9 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         compare_before=word_regex(nf("compare_before")),
         vague_before=word_regex(nf("vague_before"), anchor_end=True),
         clause_break=re.compile(rf"[;:]|\s[–—-]\s|(?<!\w)(?:{alternation(_lst(data, 'clause_breaks'))})(?!\w)", _FLAGS),
-        source_prefix=word_regex(src("prefix")),
-        source_prefix_end=word_regex(src("prefix") + src("prefix_named"), anchor_end=True),
+        source_prefix=word_regex(src("prefix") + src("relay")),
+        source_prefix_end=word_regex(src("prefix") + src("relay") + src("prefix_named"), anchor_end=True),
+        source_relay=word_regex(src("relay")),
         source_prefix_named=word_regex(src("prefix_named")),
         source_postfix=word_regex(src("postfix")),
         source_determiner=word_regex(src("determiners"), anchor_end=True),
