@@ -31,6 +31,9 @@ from watcher.types import Claim
 
 _LEFT_WINDOW = 10  # words: "Il numero dei morti nell'attacco al mercato … è salito a 34"
 _RIGHT_WINDOW = 10  # words: "600 militari nordcoreani sarebbero stati uccisi"
+_VERB_FINAL_WINDOW = 16  # "… Menschen sind laut UNHCR vor den Kämpfen im Sudan in Nachbarländer geflohen"
+_AUXILIARIES_AFTER = 2  # "getötet worden sind": still the clause's last words
+_CLAUSE_END = re.compile(r"[,;:.!?()]|\s[–—-]\s")
 _PEOPLE_WINDOW = 4  # words after the number where "soldiers"/"persone" must appear
 _YEAR = re.compile(r"\d{4}")
 _GROUPED = re.compile(r"\d[.,'’\u00a0\u202f ]\d{3}(?!\d)")  # "23.418", "1,200": a quantity
@@ -492,10 +495,22 @@ def _distance(ctx: _Context, hit: _Hit, expr_start: int, expr_end: int,
         return d if d <= _LEFT_WINDOW else None
     if hit.start >= expr_end and hit.end <= right_wall:
         d = ctx.words.between(expr_end, hit.start) + _gap_cost(ctx, expr_end, hit.start)
-        return d if d <= _RIGHT_WINDOW else None
+        if d <= _RIGHT_WINDOW:
+            return d
+        return d if d <= _VERB_FINAL_WINDOW and _clause_final(ctx, hit) else None
     if hit.start < expr_start and hit.end > expr_end:
         return 0  # a split verb around its object: "nahm die Polizei 390 Personen fest"
     return None
+
+
+def _clause_final(ctx: _Context, hit: _Hit) -> bool:
+    """In a verb-final language, a metric word closing its clause (an auxiliary at most after
+    it) is the predicate of the number opening it: "Rund 1,2 Millionen Menschen sind laut
+    UNHCR vor den Kämpfen im Sudan in Nachbarländer geflohen."."""
+    if not ctx.vocab.verb_final_clauses:
+        return False
+    stop = _CLAUSE_END.search(ctx.text, hit.end, ctx.sentence.end)
+    return ctx.words.between(hit.end, stop.start() if stop else ctx.sentence.end) <= _AUXILIARIES_AFTER
 
 
 def _vague(ctx: _Context, hit: _Hit) -> bool:
