@@ -173,6 +173,8 @@ def _claim_for(ctx: _Context, mention: NumberMention, lang: str, previous: Found
     if metric_at[1] <= hedge.start and _things_carried(ctx, mention, hedge):
         return None
     clause = clause_of(ctx.cuts, s.end, mention.start)
+    if _undone(ctx, metric, clause, hedge.start, mention.end):
+        return None  # "released 39 prisoners in exchange for 13 hostages": no longer held
     source = find_source(text, (s.start, s.end), clause, mention.start, ctx.vocab, ctx.sources)
     claim = Claim(metric=metric, value=mention.value, value_max=mention.value_max,
                   qualifier=hedge.qualifier,  # type: ignore[arg-type]
@@ -417,6 +419,19 @@ def _binding_keys(ctx: _Context, mention: NumberMention, hedge: Hedge, clause: t
         side = 0 if hit.start >= mention.end else 1
         keys.append((apart, who, dist, side, hit.trigger.metric, hit.start, hit.end))
     return keys
+
+
+def _undone(ctx: _Context, metric: str, clause: tuple[int, int], start: int, end: int) -> bool:
+    """A word undoing the metric ("released", "in exchange for") in the number's coordinate:
+    no comma or conjunction between ("detuvo a 12 personas y liberó a 3 rehenes" keeps 12)."""
+    veto = ctx.vocab.unless.get(metric)
+    if veto is None:
+        return False
+    for m in veto.finditer(ctx.text, *clause):
+        a, b = (m.end(), start) if m.end() <= start else (end, m.start())
+        if a <= b and "," not in ctx.text[a:b] and ctx.vocab.conjunctions.search(ctx.text, a, b) is None:
+            return True
+    return False
 
 
 def _conjoined(ctx: _Context, a: tuple[int, int], b: tuple[int, int]) -> bool:

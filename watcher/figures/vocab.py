@@ -164,6 +164,7 @@ class LanguageVocab:
     relatives: re.Pattern[str]
     past_in_aside: re.Pattern[str]
     with_before: re.Pattern[str]
+    unless: dict[str, re.Pattern[str]]  # metric → words that, in the number's clause, undo it
     raw: Mapping[str, Any] = field(repr=False, default_factory=dict)
 
 
@@ -306,6 +307,8 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         relatives=re.compile(rf",\s*(?:{alternation(_lst(data, 'subject', 'relatives'))})(?!\w)", _FLAGS),
         past_in_aside=word_regex(nf("past_in_aside")),
         with_before=word_regex(nf("with_before"), anchor_end=True),
+        unless={metric: word_regex(_lst(spec, "unless")) for metric, spec in (data.get("metrics") or {}).items()
+                if _lst(spec or {}, "unless")},
         raw=data,
     )
 
