@@ -89,16 +89,18 @@ def main() -> None:
         wall = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         w.close()
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # parsing workers
     fp = feedparser_alone(docs)
     entries = report.total("new_entries")
     print(f"feeds {args.feeds} × {args.entries} entries, {args.topics} topics, "
           f"{sum(map(len, docs)) / 2**20:.1f} MiB of RSS; failed feeds: {len(report.failed)}")
     print(f"poll wall time     {wall:8.1f} s   ({entries / wall:,.0f} entries/s, "
           f"{entries} stored, {report.total('matches')} matches, {report.total('claims')} claims)")
-    print(f"feedparser alone   {fp:8.1f} s   (same documents, one thread)")
+    print(f"feedparser alone   {fp:8.1f} s   (same documents, one thread, after the poll)")
     print(f"ratio poll/parse   {wall / fp:8.2f}")
     print(f"peak memory        {peak / 1024:8.0f} MiB max RSS "
-          f"(+{(peak - rss_before) / 1024:.0f} MiB during the poll)")
+          f"(+{(peak - rss_before) / 1024:.0f} MiB during the poll); "
+          f"largest parsing worker {workers / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -74,3 +74,44 @@ def test_topics_without_terms_are_always_candidates():
     matchers = [TopicMatcher(_topic(0, MatchSettings())),
                 TopicMatcher(_topic(1, MatchSettings(all=[["Gaza"]])))]
     assert TopicIndex(matchers).candidates("Weather", "Rain") == [0]
+
+
+# -- parsing in worker processes gives the same poll --------------------------------------
+def _poll_with(tmp_path, feeds, name: str, pool_from: int):
+    from datetime import UTC, datetime, timedelta
+
+    from tests.support.scenario import Item, dprk_config, rss
+    from watcher.app import make_watcher
+    from watcher.config.loader import load_settings
+
+    t0 = datetime(2025, 10, 20, 9, tzinfo=UTC)
+    stories = ["About 600 North Korean soldiers have been killed in Kursk, officials said.",
+               "About 2,000 North Korean soldiers have been killed in Kursk, officials said.",
+               "Rain in Rome."]
+    for n, text in enumerate(stories):
+        feeds.set(f"/w{n}.xml", rss([Item(f"g{n}", f"Report {n}", text, t0 + timedelta(days=n))]))
+    (tmp_path / name).mkdir()
+    config = dprk_config(tmp_path / name, feed_url=feeds.url("/w0.xml"))
+    extra = "".join(f"  - id: w{n}\n    url: {feeds.url(f'/w{n}.xml')}\n" for n in (1, 2))
+    config.write_text(config.read_text().replace("topics:", extra + "topics:", 1))
+    w = make_watcher(load_settings(config, env={}), clock=lambda: t0 + timedelta(days=30))
+    w.pipeline.parser.min_feeds = pool_from
+    try:
+        report = w.poll()
+        used_pool = w.pipeline.parser._pool is not None
+        changes = [(k, c.metric, c.current.value) for k, _, c in w.store.outbox.decisions("dprk-troops")]
+    finally:
+        w.close()
+    assert w.pipeline.parser._pool is None  # closed with the watcher
+    return [f.summary().rsplit(" (", 1)[0] for f in report.feeds], changes, used_pool
+
+
+def test_parsing_in_worker_processes_changes_nothing(tmp_path):
+    from tests.support.feed_server import FeedServer
+
+    with FeedServer() as feeds:
+        here = _poll_with(tmp_path, feeds, "in-process", pool_from=1000)
+        pooled = _poll_with(tmp_path, feeds, "pooled", pool_from=1)
+    assert here[:2] == pooled[:2]
+    assert len(here[1]) == 2
+    assert (here[2], pooled[2]) == (False, True)

@@ -62,6 +62,7 @@ class Watcher:
         return self.store.articles.prune_text(now - keep, now)
 
     def close(self) -> None:
+        self.pipeline.close()
         self.store.close()
 
 

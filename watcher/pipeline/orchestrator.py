@@ -25,12 +25,12 @@ from watcher.baselines import Baseline
 from watcher.config.models import FeedSettings, Settings, TopicSettings
 from watcher.exceptions import ParseError
 from watcher.figures import Extractor
+from watcher.pipeline.analysis import ParsePool
 from watcher.pipeline.compare import Decision, decide, same_figure
 from watcher.pipeline.fetch import Fetcher, FetchResult
 from watcher.pipeline.fulltext import decode_page, extract_main_text
 from watcher.pipeline.health import median_gap, newest_published, poll_interval
 from watcher.pipeline.match import TopicIndex, TopicMatcher
-from watcher.pipeline.parse import parse_feed
 from watcher.pipeline.politeness import HostLimiter, site_of
 from watcher.pipeline.syndication import Candidate, find_original
 from watcher.storage import FeedState, FetchOutcome, Store, StoredArticle, StoredClaim
@@ -105,6 +105,7 @@ class Pipeline:
         self.matchers = [(t, TopicMatcher(t)) for t in settings.topics]
         self.index = TopicIndex([m for _, m in self.matchers])
         self.rng = rng or random.Random()
+        self.parser = ParsePool()
         store.feeds.sync([(f.id, f.url) for f in settings.feeds])
 
     # -- polling -------------------------------------------------------------------------
@@ -166,12 +167,13 @@ class Pipeline:
         limiter = HostLimiter(fs.per_host_concurrency, fs.host_spacing.total_seconds(), rng=self.rng)
         lanes = _lanes(selected, fs.per_host_concurrency)
         done: dict[str, _FetchedFeed] = {}
+        in_pool = self.parser.worth_it(len(selected))
 
         def run(lane: list[tuple[FeedSettings, FeedState | None]]) -> None:
             for feed, state in lane:
                 if should_stop():  # shutting down: the feeds left are polled after the restart
                     return
-                fetched = self._fetch(feed, state, now, limiter)
+                fetched = self._fetch(feed, state, now, limiter, in_pool)
                 done[feed.id] = fetched
                 if on_fetched:
                     on_fetched(fetched.report)
@@ -184,12 +186,12 @@ class Pipeline:
         return [done[feed.id] for feed, _ in selected if feed.id in done]
 
     def _fetch(self, feed: FeedSettings, state: FeedState | None, now: datetime,
-               limiter: HostLimiter) -> _FetchedFeed:
+               limiter: HostLimiter, in_pool: bool = False) -> _FetchedFeed:
         started = time.monotonic()
         result = self._get(state.url if state else feed.url, state, limiter)
         report = FeedReport(feed.id, status=result.status, http_status=result.http_status,
                             error=result.error)
-        entries = self._parse(feed, result, report) if result.status == "ok" else ()
+        entries = self._parse(feed, result, report, in_pool) if result.status == "ok" else ()
         if feed.full_text and entries:
             entries = self._with_full_text(feed, entries, limiter, report)
         report.elapsed = time.monotonic() - started
@@ -208,10 +210,13 @@ class Pipeline:
             limiter.pause(url, min(result.retry_after, MAX_RETRY_AFTER.total_seconds()))
         return result
 
-    def _parse(self, feed: FeedSettings, result: FetchResult, report: FeedReport) -> tuple[Entry, ...]:
+    def _parse(self, feed: FeedSettings, result: FetchResult, report: FeedReport,
+               in_pool: bool) -> tuple[Entry, ...]:
+        """Parsed in a worker process when `in_pool` (large polls), else in this thread."""
         try:
-            parsed = parse_feed(result.body or b"", feed.id, headers=result.headers,
-                                base_url=result.final_url, default_lang=feed.lang)
+            parsed = self.parser.parse(result.body or b"", feed.id, headers=result.headers,
+                                       base_url=result.final_url, default_lang=feed.lang,
+                                       in_pool=in_pool)
         except ParseError as e:
             report.status, report.error = "error", str(e)
             return ()
@@ -453,6 +458,10 @@ class Pipeline:
             self.store.outbox.record_change(change, alert=False, claim_id=claim_id,
                                             previous_claim_id=None, channels=[], now=now)
         return 1
+
+    def close(self) -> None:
+        """Stop the parsing workers (the pipeline can still poll: they start again)."""
+        self.parser.close()
 
     def _channels_for(self, topic_id: str) -> list[str]:
         return [c.id for c in self.settings.channels if c.topics is None or topic_id in c.topics]
