@@ -15,20 +15,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.feed_server import FeedServer
-from tests.support.scenario import REPO, Item, rss, watcher_cmd
+from tests.support.scenario import NK_600, NK_2000, REPO, rss, watcher_cmd
 from tests.support.webhook_receiver import webhook_receiver
 from watcher.app import make_watcher
 from watcher.config.loader import load_settings
 from watcher.scheduler import Daemon
 
-FIRST = Item("nk-1", "North Korean troops suffer losses in Kursk",
-             "About 600 North Korean soldiers have been killed fighting for Russia in the Kursk "
-             "region, South Korea's intelligence service said on Thursday.",
-             datetime(2025, 10, 24, 9, tzinfo=timezone.utc))
-LATER = Item("nk-2", "Toll rises among North Korean troops in Russia",
-             "About 2,000 North Korean soldiers have been killed fighting for Russia in the Kursk "
-             "region, South Korea's intelligence service said on Monday.",
-             datetime(2025, 11, 10, 9, tzinfo=timezone.utc))
+FIRST, LATER = NK_600, NK_2000
 STOP_BOUND = 15.0  # seconds a stop may take, a slow feed answer included (generous on purpose)
 
 

@@ -8,29 +8,20 @@ import base64
 import hashlib
 import hmac
 import json
-import os
 import signal
 import subprocess
 import time
 from datetime import datetime, timezone
-from email import message_from_bytes
 
 import pytest
 
 from tests.support.databases import BACKENDS, database_url, use_database
 from tests.support.feed_server import FeedServer
-from tests.support.scenario import REPO, Item, dprk_config, rss, watcher_cmd
+from tests.support.scenario import NK_600, NK_2000, REPO, Item, dprk_config, rss, watcher_cmd
 from tests.support.smtp import smtp_server
 from tests.support.webhook_receiver import webhook_receiver
 
-FIRST = Item("nk-1", "North Korean troops suffer losses in Kursk",
-             "About 600 North Korean soldiers have been killed fighting for Russia in the Kursk "
-             "region, South Korea's intelligence service said on Thursday.",
-             datetime(2025, 10, 24, 9, tzinfo=timezone.utc))
-LATER = Item("nk-2", "Toll rises among North Korean troops in Russia",
-             "About 2,000 North Korean soldiers have been killed fighting for Russia in the Kursk "
-             "region, South Korea's intelligence service said on Monday.",
-             datetime(2025, 11, 10, 9, tzinfo=timezone.utc))
+FIRST, LATER = NK_600, NK_2000
 OFF_TOPIC = Item("rain", "Floods in Bavaria",
                  "Heavy rain flooded 300 homes in Bavaria, the local fire brigade said.",
                  datetime(2025, 10, 25, 9, tzinfo=timezone.utc))

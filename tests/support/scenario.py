@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -21,6 +21,17 @@ class Item:
     title: str
     text: str
     published: datetime
+
+
+# The founding story as two wire items: about 600 killed, then about 2,000 (same source).
+NK_600 = Item("nk-1", "North Korean troops suffer losses in Kursk",
+              "About 600 North Korean soldiers have been killed fighting for Russia in the Kursk "
+              "region, South Korea's intelligence service said on Thursday.",
+              datetime(2025, 10, 24, 9, tzinfo=UTC))
+NK_2000 = Item("nk-2", "Toll rises among North Korean troops in Russia",
+               "About 2,000 North Korean soldiers have been killed fighting for Russia in the Kursk "
+               "region, South Korea's intelligence service said on Monday.",
+               datetime(2025, 11, 10, 9, tzinfo=UTC))
 
 
 def rss(items: list[Item], title: str = "Test wire") -> bytes:
