@@ -96,7 +96,9 @@ def test_requests_to_one_site_are_spaced_and_one_at_a_time(srv, build):
     w.poll()
     starts = sorted(r.at for r in srv.requests)
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert all(g >= 0.3 for g in gaps), gaps  # spacing honoured (plus jitter)
+    # The client spaces the starts by ≥ 0.3 s; the server sees them after thread scheduling
+    # and connection set-up, which on a busy machine shifts each by a few tens of ms.
+    assert all(g >= 0.25 for g in gaps), gaps
 
 
 def test_a_slow_site_does_not_delay_another_sites_feeds(srv, build):
