@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import time
 
 import pytest
 from hypothesis import given
@@ -133,7 +132,8 @@ def test_normalize_is_idempotent(text):
     assert normalize(once) == once
 
 
-def test_many_articles_against_many_topics_is_fast():
+def test_long_articles_against_many_topics_all_match():
+    """Speed is measured by benchmarks/bench_poll.py, not here: this checks the answers."""
     rng = random.Random(7)
     vocab = ["soldiers", "killed", "wounded", "ministry", "said", "Ukraine", "forces", "region",
              "attack", "drone", "village", "officials", "reported", "earthquake", "rescue",
@@ -143,11 +143,8 @@ def test_many_articles_against_many_topics_is_fast():
     topics = [matcher(MatchSettings(all=[[f"term{t}", "North Korean troops", "Pyongyang"]],
                                     any=["Ukraine", "Russia"], exclude=["football"]))
               for t in range(10)]
-    started = time.monotonic()
     matched = sum(t.match(title, text).matched for title, text in articles for t in topics)
-    elapsed = time.monotonic() - started
     assert matched == len(articles) * len(topics)  # every article has Pyongyang and Ukraine
-    assert elapsed < 2.0, f"{len(articles) * len(topics)} matches took {elapsed:.2f}s"
 
 
 @given(st.text(max_size=200), st.text(max_size=200))

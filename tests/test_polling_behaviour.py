@@ -111,7 +111,7 @@ def test_a_slow_site_does_not_delay_another_sites_feeds(srv, build):
     done: dict[str, float] = {}
     started = time.monotonic()
     w.pipeline.poll(T0, on_fetched=lambda r: done.setdefault(r.feed_id, time.monotonic() - started))
-    assert done["fast"] < 0.5  # the fast site did not wait behind the slow one
+    assert done["fast"] < 1.2  # the fast site did not wait behind the slow one (1.5 s)
     assert done["slow2"] >= 1.5  # slow2 waited for its own site only
 
 
