@@ -44,3 +44,17 @@ def test_extract_reads_stdin_and_prints_claim_json():
     assert result.returncode == 0, result.stderr
     claims = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(c["metric"], c["value"], c["qualifier"]) for c in claims] == [("killed", 32, "at_least")]
+
+
+def test_output_cut_short_by_a_pager_is_not_an_error():
+    text = "At least 32 people were killed in the strike, the governor said. " * 3000
+    with subprocess.Popen(watcher_cmd("extract", "--json", "--lang", "en"), cwd=REPO,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        proc.stdin.write(text)
+        proc.stdin.close()
+        assert proc.stdout.readline().startswith("{")
+        proc.stdout.close()  # like `| head -1`
+        err = proc.stderr.read()
+        code = proc.wait(timeout=60)
+    assert code == 0 and "error" not in err, err

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, TextIO
 
 from watcher import __version__
 from watcher.exceptions import ConfigError, WatcherError
+from watcher.types import BUILTIN_METRICS
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -52,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `watcher figures | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as e:  # the last line of defence: one line, not a traceback
         if args.debug:
             raise
@@ -323,8 +328,9 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
     settings = _load(args)
     if args.topic and args.topic not in {t.id for t in settings.topics}:
+        hint = f"; for a metric write --metric {args.topic}" if args.topic in BUILTIN_METRICS else ""
         raise ConfigError(f"no topic {args.topic!r} in the config (known: "
-                          f"{', '.join(t.id for t in settings.topics)})")
+                          f"{', '.join(t.id for t in settings.topics)}){hint}")
     with Store(settings.database) as store:
         print_figures(store, settings, args.topic, args.metric, as_json=args.json,
                       explain=args.explain, out=sys.stdout)

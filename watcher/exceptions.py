@@ -33,7 +33,8 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+        parts = [p for p in (where, self.key, self.message) if p]
+        return ": ".join(parts)
 
 
 class ConfigError(WatcherError):
