@@ -27,20 +27,6 @@ class Sentence:
     end: int
 
 
-def split_sentences(text: str, vocab: LanguageVocab) -> list[Sentence]:
-    """Sentences as offsets into `text`; abbreviations and "15. März" do not end one."""
-    out: list[Sentence] = []
-    start = 0
-    for m in _BOUNDARY.finditer(text):
-        if m.group(0).startswith("\n") or not _is_abbreviation(text, start, m, vocab):
-            if text[start:m.start()].strip():
-                out.append(Sentence(start, m.start()))
-            start = m.end()
-    if text[start:].strip():
-        out.append(Sentence(start, len(text)))
-    return out
-
-
 _NEAR = 400  # characters looked at first, backwards: most sentences are shorter
 _REACH = 3000  # characters searched each way for a sentence's ends (longer: cut there)
 

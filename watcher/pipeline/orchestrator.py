@@ -150,13 +150,6 @@ class Pipeline:
                 selected.append((feed, state))
         return selected, retired
 
-    def is_due(self, feed: FeedSettings, now: datetime) -> bool:
-        """Whether the feed should be polled now: not retired, and its next poll time passed."""
-        return _due(self.store.feeds.get(feed.id), now)
-
-    def poll_feed(self, feed: FeedSettings, now: datetime) -> FeedReport:
-        return self.poll(now, [feed.id]).feeds[0]
-
     def _fetch_all(self, selected: list[tuple[FeedSettings, FeedState | None]], now: datetime,
                    should_stop: Callable[[], bool],
                    on_fetched: Callable[[FeedReport], None] | None) -> list[_FetchedFeed]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from watcher.storage import schema
 from watcher.storage.engine import Database, clean, from_db, to_db
@@ -98,10 +98,6 @@ class ArticleRepository:
         with self._db.transaction() as conn:
             return conn.execute(select(schema.articles.c.text)
                                 .where(schema.articles.c.id == article_id)).scalar_one()
-
-    def count(self) -> int:
-        with self._db.transaction() as conn:
-            return conn.execute(select(func.count()).select_from(schema.articles)).scalar_one()
 
     def _get(self, article_id: int) -> StoredArticle:
         with self._db.transaction() as conn:

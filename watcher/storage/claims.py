@@ -55,11 +55,6 @@ class ClaimRepository:
             ))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def get(self, claim_id: int) -> StoredClaim:
-        with self._db.transaction() as conn:
-            row = conn.execute(_select().where(schema.claims.c.id == claim_id)).one()
-        return _claim(row)
-
     def history(self, topic_id: str, metric: str, *, include_superseded: bool = False) -> list[StoredClaim]:
         """Claims oldest first (publication time, then arrival order)."""
         c = schema.claims

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, overload
 
 from sqlalchemy import Connection, create_engine, event, insert, text, update
 from sqlalchemy.engine import Engine
@@ -29,6 +29,10 @@ _MIGRATION_LOCK = 0x77617463  # PostgreSQL advisory lock key of exclusive transa
 _INSTANCE_LOCK = 0x77617464  # PostgreSQL advisory lock key held by the running daemon
 
 
+@overload
+def to_db(moment: datetime) -> str: ...
+@overload
+def to_db(moment: None) -> None: ...
 def to_db(moment: datetime | None) -> str | None:
     if moment is None:
         return None

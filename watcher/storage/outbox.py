@@ -167,7 +167,7 @@ class Outbox:
         if retry_at is None:
             values["status"] = "dead"
         else:
-            values.update(status="pending", next_attempt_at=to_db(retry_at) or "")
+            values.update(status="pending", next_attempt_at=to_db(retry_at))
         self._set(digest_id, **values)
 
     def backlog(self, channel_ids: list[str]) -> list[ChannelBacklog]:
