@@ -293,3 +293,55 @@ def test_example_config_comments_every_key() -> None:
         if re.match(r"^[a-z_]+:", line):
             assert lines[i - 1].startswith("#"), f"no comment above top-level key: {line}"
     assert yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))  # plain YAML, no tricks
+
+
+# --- sources: one source under several names -----------------------------------------------
+
+
+_SOURCES = """\
+topics:
+  - id: dprk-troops
+    name: North Korean troops
+    match: {all: [[North Korea]]}
+  - id: kursk
+    name: Kursk
+    match: {all: [[Kursk]]}
+    alert: {conflict_window: 30d}
+sources:
+  - name: South Korea's National Intelligence Service
+    aliases: [NIS, servizi segreti sudcoreani, South Korea's spy agency]
+"""
+
+
+def test_sources_make_every_topic_read_an_agencys_names_as_one_source(tmp_path: Path) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from watcher.pipeline.compare import decide
+    from watcher.types import FigureRecord
+
+    def killed(value: int, source: str, day: int) -> FigureRecord:
+        return FigureRecord(value=value, value_max=None, qualifier="approx", source=source,
+                            published=datetime(2025, 10, day, tzinfo=timezone.utc), quote="…")
+
+    settings = load_settings(_write(tmp_path, _SOURCES), env={})
+    assert [(s.name, s.aliases) for s in settings.sources] == [
+        ("South Korea's National Intelligence Service",
+         ["NIS", "servizi segreti sudcoreani", "South Korea's spy agency"])]
+    history = [killed(600, "servizi segreti sudcoreani", 24)]
+    for topic in settings.topics:
+        decision = decide(killed(2000, "South Korea's spy agency", 30), history, topic.alert)
+        assert decision.kind == "changed", topic.id
+    assert settings.topic("kursk").alert.conflict_window == timedelta(days=30)  # kept as written
+
+
+def test_a_misspelt_key_under_sources_gets_a_did_you_mean(tmp_path: Path) -> None:
+    path = _write(tmp_path, "sources:\n  - name: NIS\n    alias: [spy agency]\n")
+    (problem,) = _problems(path, env={})
+    assert (problem.line, problem.key) == (3, "sources[0].alias")
+    assert problem.message == "unknown key 'alias' — did you mean 'aliases'?"
+
+
+def test_a_source_needs_a_name(tmp_path: Path) -> None:
+    (problem,) = _problems(_write(tmp_path, "sources:\n  - aliases: [NIS]\n"), env={})
+    assert (problem.line, problem.key) == (2, "sources[0].name")
+    assert problem.message.startswith("missing required key 'name'")

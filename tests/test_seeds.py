@@ -185,3 +185,23 @@ def test_baselines_are_complete_and_belong_to_the_seed_topic() -> None:
         assert entry["qualifier"] in QUALIFIERS and entry["value"] > 0
         published = datetime.fromisoformat(entry["published"].replace("Z", "+00:00"))
         assert published.tzinfo is not None and published.date() < first_step
+
+
+def test_seed_sources_name_each_agency_as_the_story_outlets_write_it() -> None:
+    """Seoul's agency appears in English, Italian and French; the demo's last step relies on
+    those names being one source, and on Kyiv's military intelligence being another."""
+    from watcher.pipeline.compare import canonical_source
+
+    settings = load_settings(SEEDS / "watcher.yaml", env=DEMO_ENV)
+    names = settings.topics[0].alert.source_names
+    seoul = {canonical_source(n, names) for n in (
+        "South Korea's National Intelligence Service", "South Korea's spy agency",
+        "servizi segreti sudcoreani", "intelligence sudcoreana", "renseignement sud-coréen")}
+    kyiv = {canonical_source(n, names) for n in ("ГУР", "renseignement militaire ukrainien")}
+    assert seoul == {"South Korea's National Intelligence Service"}
+    assert kyiv == {"Ukraine's military intelligence (HUR)"}
+    feeds = " ".join(e.summary for _, e in _all_items())
+    for alias in ("South Korea's spy agency", "servizi segreti sudcoreani",
+                  "intelligence sudcoreana", "renseignement sud-coréen",
+                  "renseignement militaire ukrainien", "ГУР"):
+        assert alias in feeds, f"no seed feed names a source {alias!r}"

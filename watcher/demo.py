@@ -26,6 +26,7 @@ import yaml
 
 from watcher.app import make_watcher
 from watcher.config.loader import load_settings
+from watcher.pipeline.compare import alias_note
 from watcher.reports import format_figure, print_figures
 from watcher.resources import seeds_dir
 
@@ -113,7 +114,9 @@ def describe_change(kind: str, alerted: bool, change) -> str:  # type: ignore[no
     source = change.current.source or "no source named"
     feed = change.current.articles[0].feed if change.current.articles else "?"
     note = "" if alerted or kind == "baseline" else " (not alerted)"
-    return f"{marker} {kind:<12} {text} — {source} [{feed}]{note}"
+    line = f"{marker} {kind:<12} {text} — {source} [{feed}]{note}"
+    same = alias_note(change.reason)  # e.g. an Italian and an English name of one agency
+    return f"{line}\n     ↳ {same}" if same else line
 
 
 def _print_outputs(folder: Path, config: Path, mail, hooks, out: TextIO) -> None:  # type: ignore[no-untyped-def]

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
 from datetime import timedelta
 from difflib import get_close_matches
-from typing import Annotated, Any, Literal, get_args
+from types import MappingProxyType
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     field_validator,
@@ -60,6 +64,37 @@ def parse_language(value: object) -> str:
 
 Language = Annotated[str, BeforeValidator(parse_language)]
 Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
+
+# Words that never tell two sources apart: articles and "of" in the built-in languages.
+_FILLER_WORDS = frozenset({
+    "the", "a", "an", "of",  # en
+    "il", "lo", "la", "i", "gli", "le", "l", "di", "del", "della", "dei", "degli", "delle",  # it
+    "les", "de", "du", "des", "d",  # fr
+    "der", "die", "das", "dem", "den",  # de
+    "el", "los", "las",  # es
+})
+
+
+def source_words(name: str) -> frozenset[str]:
+    """A source's name as the words that identify it, whatever the case, accents, hyphens,
+    apostrophes and articles: "South Korea's spy agency" and "south korea spy agency" are
+    the same words, and so are "renseignement sud-coréen" and "le renseignement sudcoreen".
+    Two names with the same words are one name (`sources:` refuses it under two entries)."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = re.sub(r"['’]s\b", "", folded)  # possessive: Korea's → korea
+    words = (w.replace("-", "").strip("_") for w in re.split(r"[^\w-]+", folded))
+    return frozenset(w for w in words if w and w not in _FILLER_WORDS)
+
+
+def _a_source_name(name: str) -> str:
+    if not source_words(name):
+        raise ValueError(f"{name!r} has no words that could name a source; write the name as "
+                         "articles print it, e.g. South Korea's spy agency")
+    return name.strip()
+
+
+SourceName = Annotated[str, AfterValidator(_a_source_name)]
 
 
 class _Section(BaseModel):
@@ -130,6 +165,20 @@ class MatchSettings(_Section):
 class AlertSettings(_Section):
     min_change: float | str = 0  # absolute number, or "5%"
     conflict_window: Duration = timedelta(days=7)
+    # Not a key: the top-level `sources:` resolved by `Settings`, every name as written
+    # (entry name and aliases) → the entry's name. `watcher.pipeline.compare` reads it.
+    _source_names: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def source_names(self) -> Mapping[str, str]:
+        """Each name of a configured source (as written) → that source's canonical name."""
+        return MappingProxyType(self._source_names)
+
+    def with_sources(self, sources: Iterable[SourceSettings]) -> AlertSettings:
+        """A copy that reads the names of each of `sources` as one source."""
+        copy = self.model_copy()
+        copy._source_names = {written: s.name for s in sources for written in s.names}
+        return copy
 
     @field_validator("min_change")
     @classmethod
@@ -146,6 +195,21 @@ class CustomFigure(_Section):
     id: Identifier
     name: str | None = None
     terms: dict[str, list[str]]
+
+
+class SourceSettings(_Section):
+    """One source known by several names: in other languages, abbreviated, paraphrased.
+
+    Claims keep the name as the article wrote it; comparing figures reads every name of
+    an entry as the same source (so its revision is a change, never a conflict).
+    """
+
+    name: SourceName  # the canonical name, shown in reasons and `figures --explain`
+    aliases: list[SourceName] = []  # other names of the same source, as articles write them
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name, *self.aliases)
 
 
 class TopicSettings(_Section):
@@ -258,6 +322,7 @@ class Settings(_Section):
     feeds: list[FeedSettings] = []
     topics: list[TopicSettings] = []
     figures: list[CustomFigure] = []
+    sources: list[SourceSettings] = []  # one source under several names; every topic
     channels: list[Channel] = []
     baselines: list[str] = []  # YAML files of figures known before watcher started
     retention: RetentionSettings = RetentionSettings()
@@ -277,13 +342,28 @@ class Settings(_Section):
             raise _merged(e, problems) from None
         if problems:
             raise _merged(None, problems)
-        return settings
+        return settings._with_sources() if settings.sources else settings
+
+    def _with_sources(self) -> Settings:
+        """Every topic's alert settings learn the `sources:` names (see AlertSettings)."""
+        topics = [_replaced(t, alert=t.alert.with_sources(self.sources)) for t in self.topics]
+        return _replaced(self, topics=topics)
 
     def topic(self, topic_id: str) -> TopicSettings:
         for t in self.topics:
             if t.id == topic_id:
                 return t
         raise KeyError(topic_id)
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _replaced(model: _Model, **changes: Any) -> _Model:
+    """A copy with `changes` that still records only the keys the user wrote."""
+    copy = model.model_copy(update=changes)
+    copy.__pydantic_fields_set__.intersection_update(model.model_fields_set)
+    return copy
 
 
 Loc = tuple[str | int, ...]
@@ -347,9 +427,37 @@ def _unknown_topics(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     return out
 
 
+def _source_names(data: Mapping[str, Any]) -> Iterable[tuple[int, Loc, str]]:
+    """(entry index, location, name) for every name and alias under `sources:`."""
+    for i, entry in enumerate(_items(data, "sources")):
+        name, aliases = _get(entry, "name"), _get(entry, "aliases")
+        yield i, ("sources", i, "name"), name
+        for j, alias in enumerate(aliases if isinstance(aliases, (list, tuple)) else []):
+            yield i, ("sources", i, "aliases", j), alias
+
+
+def _names_in_two_sources(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """A name may stand for one source only: "NIS" under two entries is ambiguous."""
+    entries = _items(data, "sources")
+    first: dict[frozenset[str], tuple[int, str]] = {}
+    out: list[tuple[Loc, str]] = []
+    for i, loc, name in _source_names(data):
+        words = source_words(name) if isinstance(name, str) else frozenset()
+        if not words:
+            continue
+        owner, written = first.setdefault(words, (i, name))
+        if owner != i:
+            out.append((loc, (f"{name!r} is listed under two sources: "
+                              f"{_get(entries[owner], 'name')!r} (sources[{owner}], as "
+                              f"{written!r}) and {_get(entries[i], 'name')!r} (sources[{i}]); "
+                              "a name can stand for one source only, keep it under one of them")))
+    return out
+
+
 def reference_problems(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
     """Cross-references between sections, as (location, message); tolerant of bad input."""
-    return _duplicate_ids(data) + _unknown_figures(data) + _unknown_topics(data)
+    return (_duplicate_ids(data) + _unknown_figures(data) + _unknown_topics(data)
+            + _names_in_two_sources(data))
 
 
 def _carry(error: Any) -> InitErrorDetails:
