@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from watcher.exceptions import ConfigError
 from watcher.pipeline.digest import render_digest, sample_digest
-from watcher.types import ArticleRef, Digest, FigureChange, FigureRecord
+from watcher.types import ArticleRef, Digest, FeedWarning, FigureChange, FigureRecord
 
 UTC = timezone.utc
 DPRK = ("dprk-troops", "North Korean troops in the Russia–Ukraine war")
@@ -36,9 +36,10 @@ def change(metric: str, previous: FigureRecord | None, current: FigureRecord, *,
 
 
 def digest(*changes: FigureChange,
-           history: dict[tuple[str, str], tuple[FigureRecord, ...]] | None = None) -> Digest:
+           history: dict[tuple[str, str], tuple[FigureRecord, ...]] | None = None,
+           feeds: tuple[FeedWarning, ...] = ()) -> Digest:
     return Digest(id="d-1", channel="desk", generated_at=datetime(2026, 11, 28, 7, tzinfo=UTC),
-                  changes=changes, history=history or {})
+                  changes=changes, history=history or {}, feeds_needing_attention=feeds)
 
 
 OCT_2025 = datetime(2025, 10, 24, 9, tzinfo=UTC)
@@ -234,3 +235,60 @@ def test_a_template_syntax_error_is_named_with_its_line(tmp_path: Path):
     with pytest.raises(ConfigError) as caught:
         render_digest(d, templates=tmp_path)
     assert str(caught.value).startswith(f"{tmp_path / 'digest.txt.j2'}:3: ")
+
+
+# --- feeds needing attention ---------------------------------------------------------------
+
+
+def failing(feed: str, error: str = "HTTP 503") -> FeedWarning:
+    return FeedWarning(feed, "failing", f"3 failed polls in a row, last success 2 days ago: "
+                       f"{error}", datetime(2026, 11, 26, 7, tzinfo=UTC), 3)
+
+
+STALE = FeedWarning("kyiv", "stale", "nothing new for 12 days (expected within 1 day)",
+                    datetime(2026, 11, 28, 6, tzinfo=UTC), 0)
+
+
+def test_feeds_needing_attention_close_the_digest_one_line_each():
+    d = digest(change("killed", record(600, OCT_2025), record(2000, NOV_2026)),
+               feeds=(failing("wire"), STALE))
+    rendered = render_digest(d)
+    tail = rendered.text.split("Feeds needing attention:\n", 1)[1].split("\n\n")[0]
+    assert tail.splitlines() == [
+        "  - wire (failing): 3 failed polls in a row, last success 2 days ago: HTTP 503",
+        "  - kyiv (stale): nothing new for 12 days (expected within 1 day)"]
+    assert rendered.text.index("killed: 600 → 2,000") < rendered.text.index("Feeds needing")
+    assert rendered.html.index("killed: 600 → 2,000") < rendered.html.index("Feeds needing")
+    assert "nothing new for 12 days (expected within 1 day)" in rendered.html
+    assert rendered.subject == ("[watcher] killed 600 → 2,000 · North Korean troops in the "
+                                "Russia–Ukraine war")  # the subject is about changes only
+
+
+def test_more_than_ten_feeds_needing_attention_are_counted_not_listed():
+    d = digest(change("killed", record(600, OCT_2025), record(2000, NOV_2026)),
+               feeds=tuple(failing(f"feed-{i:02}") for i in range(13)))
+    rendered = render_digest(d)
+    block = rendered.text.split("Feeds needing attention:\n", 1)[1].split("\n\n")[0]
+    listed = [line.split(" (")[0] for line in block.splitlines() if line.startswith("  - ")]
+    assert listed == [f"  - feed-{i:02}" for i in range(10)]
+    assert block.splitlines()[-1] == "  and 3 more: run `watcher status`"
+    assert "feed-10" not in rendered.text and "feed-10" not in rendered.html
+    assert "and 3 more: run <code>watcher status</code>" in rendered.html
+
+
+def test_healthy_feeds_leave_no_trace_in_the_digest():
+    rendered = render_digest(digest(change("killed", record(600, OCT_2025),
+                                           record(2000, NOV_2026))))
+    assert "attention" not in rendered.text.lower()
+    assert "attention" not in rendered.html.lower().split("</style>", 1)[1]
+
+
+def test_server_text_in_a_feed_error_cannot_inject_markup():
+    hostile = '<script>alert(1)</script><a href="javascript:x">click</a> & "quotes"'
+    d = digest(change("killed", record(600, OCT_2025), record(2000, NOV_2026)),
+               feeds=(failing("wire\r\nBcc: x@evil.example", hostile),))
+    rendered = render_digest(d)
+    assert "<script" not in rendered.html and 'href="javascript' not in rendered.html
+    assert ("&lt;script&gt;alert(1)&lt;/script&gt;&lt;a href=&#34;javascript:x&#34;&gt;click"
+            "&lt;/a&gt; &amp; &#34;quotes&#34;") in rendered.html
+    assert "  - wire Bcc: x@evil.example (failing)" in rendered.text  # one line, not two

@@ -162,11 +162,40 @@ class FigureChange:
 
 
 @dataclass(frozen=True, slots=True)
+class FeedWarning:
+    """A feed a digest warns about: failing, stale or retired (see `watcher.pipeline.health`).
+
+    `reason` is one human line ("3 failed polls in a row, last success 2 days ago: HTTP
+    503"); it may carry server-provided text, so it is escaped wherever it is shown.
+    """
+
+    feed: str
+    state: str  # failing / stale / retired
+    reason: str
+    last_success: datetime | None
+    consecutive_failures: int
+
+    def to_json(self) -> dict:
+        return {"feed": self.feed, "state": self.state, "reason": self.reason,
+                "last_success": iso(self.last_success),
+                "consecutive_failures": self.consecutive_failures}
+
+    @classmethod
+    def from_json(cls, data: dict) -> FeedWarning:
+        last = data.get("last_success")
+        return cls(feed=data["feed"], state=data["state"], reason=data["reason"],
+                   last_success=None if last is None else datetime.fromisoformat(last),
+                   consecutive_failures=int(data.get("consecutive_failures", 0)))
+
+
+@dataclass(frozen=True, slots=True)
 class Digest:
     """What one delivery carries to one channel: one or more changes.
 
     `history` maps (topic, metric) to that figure's records, oldest first, for the
-    "history at a glance" row in emails.
+    "history at a glance" row in emails. `feeds_needing_attention` is the feed-health
+    summary shown after the changes (empty when every feed is healthy); it is taken once,
+    at the first attempt, so that every retry carries the same body.
     """
 
     id: str  # stable across retries: webhook `id`/`webhook-id`, email Message-ID
@@ -174,16 +203,21 @@ class Digest:
     generated_at: datetime
     changes: tuple[FigureChange, ...]
     history: dict[tuple[str, str], tuple[FigureRecord, ...]] = field(default_factory=dict)
+    feeds_needing_attention: tuple[FeedWarning, ...] = ()
 
     def to_json(self) -> dict:
-        """The webhook body of SPEC.md."""
-        return {
+        """The webhook body of SPEC.md, plus `feeds_needing_attention` (an additive field,
+        present only when some feed is failing, stale or retired; see the README)."""
+        body: dict[str, object] = {
             "type": "watcher.digest",
             "version": 1,
             "id": self.id,
             "generated_at": iso(self.generated_at),
             "changes": [c.to_json() for c in self.changes],
         }
+        if self.feeds_needing_attention:
+            body["feeds_needing_attention"] = [w.to_json() for w in self.feeds_needing_attention]
+        return body
 
 
 def iso(moment: datetime | None) -> str | None:

@@ -11,6 +11,9 @@ This module owns the shape of a digest as a Slack or Discord message (`format: s
   markdown in feed text escaped, `allowed_mentions: {"parse": []}` so nobody is pinged,
   and the 6000-character total over all embeds kept with room to spare.
 
+Feeds needing attention (failing, stale, retired) get one short line: a context block
+before the id in Slack, a second line of `content` in Discord; the email has the detail.
+
 The strings come from `watcher.pipeline.digest` (the same wording as the email). It does
 not send anything or sign anything (`watcher.deliver.webhook`).
 """
@@ -20,7 +23,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from watcher.pipeline.digest import ChangeView, LinkView, sections, subject_line
+from watcher.pipeline.digest import (
+    ChangeView,
+    LinkView,
+    attention_summary,
+    sections,
+    subject_line,
+)
 from watcher.types import Digest
 
 SLACK_HEADER_MAX = 150
@@ -87,13 +96,18 @@ def slack_body(digest: Digest) -> dict[str, Any]:
         "type": "plain_text", "text": truncate(_no_broadcast(subject), SLACK_HEADER_MAX),
         "emoji": False}}]
     changes = [(s.topic_name, c) for s in sections(digest) for c in s.changes]
-    room = SLACK_BLOCKS_MAX - 3  # header, the "more" note, the context line
+    attention = attention_summary(digest, slack_escape)
+    # header, the "more" note, the context line (and the feed-health line)
+    room = SLACK_BLOCKS_MAX - (4 if attention else 3)
     for topic_name, change in changes[:room]:
         blocks.append({"type": "section",
                        "text": {"type": "mrkdwn", "text": _slack_change(topic_name, change)}})
     if len(changes) > room:
         blocks.append({"type": "section", "text": {
             "type": "mrkdwn", "text": f"… and {len(changes) - room} more changes"}})
+    if attention:
+        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(
+            f"⚠ {attention}; see `watcher status`", SLACK_SECTION_MAX)}]})
     blocks.append({"type": "context", "elements": [{
         "type": "mrkdwn", "text": f"watcher digest {slack_escape(digest.id)}"}]})
     return {"text": truncate(slack_escape(subject), SLACK_SECTION_MAX), "blocks": blocks,
@@ -164,5 +178,8 @@ def discord_body(digest: Digest) -> dict[str, Any]:
     content = _no_broadcast(subject_line(digest, "[watcher]"))
     if len(embeds) < len(changes):
         content += f" — {len(changes) - len(embeds)} more changes not shown here"
+    attention = attention_summary(digest, discord_escape)
+    if attention:
+        content += f"\n⚠ {attention}; see `watcher status`"
     return {"content": truncate(content, DISCORD_CONTENT_MAX), "embeds": embeds,
             "allowed_mentions": {"parse": []}}

@@ -9,6 +9,12 @@ twice as long after each failure up to `retry.max` (default 6h), ±20% jitter, n
 less than the server's Retry-After, and are retried forever; permanent failures go
 to the dead-letter state, shown by `watcher status`, revived by `watcher digest --retry`.
 
+Feed health: every digest ends with the feeds needing attention (failing, stale,
+retired). All configured feeds, not only those feeding the channel's topics: a desk
+wants to know that a source it relies on broke, and a broken feed's topics are exactly
+the ones it can no longer tell. The summary is taken at the first attempt and stored
+with the digest, so a retry resends the same body; it never causes a digest by itself.
+
 Time is a parameter (`now`) everywhere, so tests drive retries with their own clock.
 """
 
@@ -16,20 +22,24 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from watcher.config.models import Settings
 from watcher.deliver import Deliverer
+from watcher.deliver.redact import redact_url
 from watcher.exceptions import DeliveryError
+from watcher.pipeline.health import feed_warnings, health_of_feeds
 from watcher.storage import OutboxDigest, Store
 from watcher.storage.outbox import corroborating_articles
-from watcher.types import Digest, FigureChange, FigureRecord
+from watcher.types import Digest, FeedWarning, FigureChange, FigureRecord
 
 log = logging.getLogger("watcher.deliver")
 
 JITTER = 0.2
+_URL = re.compile(r"https?://[^\s<>\"']*[^\s<>\"'.,;:)\]]")  # not a closing ")" or ":"
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class OutboxSender:
 
     def __init__(self, settings: Settings, store: Store,
                  make_deliverer: Callable[[object], Deliverer], rng: random.Random | None = None):
+        self.settings = settings
         self.store = store
         self.channels = {c.id: c for c in settings.channels}
         self._make_deliverer = make_deliverer
@@ -90,8 +101,16 @@ class OutboxSender:
                 claims = self.store.claims.history(change.topic, change.metric)
                 history[key] = tuple(c.record() for c in claims)
         changes = tuple(self._with_outlets(c) for c in item.changes)
+        attention = item.feed_health if item.feed_health is not None else self.feed_health(now)
         return Digest(id=item.id, channel=item.channel_id, generated_at=item.created_at,
-                      changes=changes, history=history)
+                      changes=changes, history=history, feeds_needing_attention=attention)
+
+    def feed_health(self, now: datetime) -> tuple[FeedWarning, ...]:
+        """The feeds needing attention now, every configured feed considered (see the
+        module docstring); URLs in error messages lose their credentials and query values."""
+        health = health_of_feeds(self.settings, self.store.feeds.all(), now)
+        return tuple(replace(w, reason=_URL.sub(lambda m: redact_url(m.group()), w.reason))
+                     for w in feed_warnings(health, now))
 
     def _with_outlets(self, change: FigureChange) -> FigureChange:
         """Add the articles that repeated the figure since (other outlets, syndicated copies)."""
@@ -108,6 +127,9 @@ class OutboxSender:
             return SendReport(channel, item.id, len(item.changes), False,
                               f"channel {channel!r} is no longer in the config")
         digest = self.build_digest(item, now)
+        if item.feed_health is None:  # the first attempt: fix the summary for every retry
+            kept = self.store.outbox.keep_feed_health(item.id, digest.feeds_needing_attention)
+            digest = replace(digest, feeds_needing_attention=kept)
         try:
             self._deliverer(channel).send(digest)
         except DeliveryError as e:

@@ -1,6 +1,7 @@
 """The webhook channel: one digest → one signed JSON POST.
 
-This module owns the request (body = the SPEC's webhook JSON, or with `format: slack`
+This module owns the request (body = the SPEC's webhook JSON, with the additive field
+`feeds_needing_attention` when some feed is failing, stale or retired; or with `format: slack`
 or `format: discord` the chat message built by `watcher.deliver.chat`; Standard Webhooks
 headers `webhook-id`, `webhook-timestamp`, `webhook-signature` in every format) and the
 reading of the answer: 2xx is delivered; 5xx, 408, 429, timeouts and connection

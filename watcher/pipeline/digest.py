@@ -2,7 +2,8 @@
 
 This module owns how a digest reads: the subject that says what changed, number and
 delta formatting ("600 → 2,000 (+1,400, +233%)"), qualifier words, the history at a
-glance, and the safety of untrusted feed text (control characters dropped, links only
+glance, the short "feeds needing attention" block at the end (at most
+`ATTENTION_MAX` lines), and the safety of untrusted feed text (control characters dropped, links only
 http/https, HTML autoescaped by the templates). It also builds `sample_digest` for
 `watcher digest --test` and previews.
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -24,7 +26,7 @@ import jinja2
 
 from watcher.exceptions import ConfigError, ConfigProblem
 from watcher.resources import templates_dir
-from watcher.types import ArticleRef, Digest, FigureChange, FigureRecord
+from watcher.types import ArticleRef, Digest, FeedWarning, FigureChange, FigureRecord
 
 TEXT_TEMPLATE = "digest.txt.j2"
 HTML_TEMPLATE = "digest.html.j2"
@@ -37,6 +39,7 @@ _BAR_MAX_PX = 48
 _BAR_MIN_PX = 3
 _QUOTE_MAX = 600
 _SUBJECT_TOPIC_MAX = 90
+ATTENTION_MAX = 10  # feed-health lines in an email; the rest are counted ("and 3 more")
 # C0/C1 controls (keeping tab and newline) and Unicode line/paragraph separators: feed
 # text may carry them, and they break headers, terminals and layouts.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
@@ -90,6 +93,15 @@ class ChangeView:
     links: tuple[LinkView, ...]
     history: tuple[PointView, ...]
     history_text: str  # "" when there is no earlier point
+
+
+@dataclass(frozen=True)
+class FeedWarningView:
+    """One feed needing attention, as the closing block of a digest shows it."""
+
+    feed: str
+    state: str  # failing / stale / retired
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -320,6 +332,27 @@ def sections(digest: Digest) -> tuple[SectionView, ...]:
     )
 
 
+def attention_views(warnings: tuple[FeedWarning, ...]) -> tuple[FeedWarningView, ...]:
+    """The first `ATTENTION_MAX` warnings, cleaned to one line each (reasons may carry
+    server-provided text: the HTML template escapes it)."""
+    return tuple(FeedWarningView(feed=clean_line(w.feed), state=clean_line(w.state),
+                                 reason=clean_line(w.reason))
+                 for w in warnings[:ATTENTION_MAX])
+
+
+def attention_summary(digest: Digest, escape: Callable[[str], str] = str, names: int = 5) -> str:
+    """'2 feeds need attention: wire (failing), kyiv (stale)' for one-line channels (chat),
+    feed ids and states passed through the channel's `escape`; empty when all are healthy."""
+    warnings = digest.feeds_needing_attention
+    if not warnings:
+        return ""
+    listed = ", ".join(f"{escape(clean_line(w.feed))} ({escape(clean_line(w.state))})"
+                       for w in warnings[:names])
+    more = f" and {len(warnings) - names} more" if len(warnings) > names else ""
+    verb = "feed needs" if len(warnings) == 1 else "feeds need"
+    return f"{len(warnings)} {verb} attention: {listed}{more}"
+
+
 # --- rendering -------------------------------------------------------------------------
 
 
@@ -358,6 +391,8 @@ def render_digest(digest: Digest, *, templates: Path | None = None,
         "headlines": [c.headline for s in shown for c in s.changes],
         "sections": shown,
         "subject": subject,
+        "attention": attention_views(digest.feeds_needing_attention),
+        "attention_more": max(len(digest.feeds_needing_attention) - ATTENTION_MAX, 0),
     }
     return RenderedDigest(subject=subject,
                           text=_render(folder, TEXT_TEMPLATE, context),

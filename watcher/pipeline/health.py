@@ -17,7 +17,9 @@ from statistics import median
 
 from watcher.config.models import FeedSettings, Settings
 from watcher.storage import FeedState
+from watcher.types import FeedWarning
 
+REASON_MAX = 240  # a digest line, not a log: server text beyond this is cut
 STALE_FACTOR = 10  # silent for 10× its median gap between entries: stale
 MIN_STALE = timedelta(hours=1)  # never call a feed stale sooner than this
 FAILING_AFTER = 3  # consecutive failed polls before a feed is reported as failing
@@ -124,3 +126,43 @@ def feeds_needing_attention(settings: Settings, states: Iterable[FeedState],
     Call as `feeds_needing_attention(settings, store.feeds.all(), now)`.
     """
     return [h for h in health_of_feeds(settings, states, now) if h.needs_attention]
+
+
+# --- for digests -------------------------------------------------------------------------
+
+
+def feed_warnings(health: Iterable[FeedHealth], now: datetime) -> tuple[FeedWarning, ...]:
+    """What a digest says about the feeds needing attention: one short line each."""
+    return tuple(FeedWarning(feed=h.feed_id, state=h.state, reason=digest_reason(h, now),
+                             last_success=h.last_success,
+                             consecutive_failures=h.consecutive_failures)
+                 for h in health if h.needs_attention)
+
+
+def digest_reason(h: FeedHealth, now: datetime) -> str:
+    """'3 failed polls in a row, last success 2 days ago: HTTP 503 from …', 'nothing new
+    for 12 days (expected within 1 day)': the state is shown beside it, so not repeated."""
+    # the digest names the feed already: "HTTP 503 from <its url>" says "HTTP 503"
+    error = h.last_error.replace(f" from {h.url}", "") if h.last_error else None
+    if h.state == "retired":
+        reason = error or "no longer polled; change its url in the config to poll it again"
+    elif h.state == "stale" and h.silent_for is not None and h.expected_within is not None:
+        reason = (f"nothing new for {_words(h.silent_for)} "
+                  f"(expected within {_words(h.expected_within)})")
+    else:
+        since = (f"last success {_words(now - h.last_success)} ago" if h.last_success
+                 else "never polled successfully")
+        polls = "1 failed poll" if h.consecutive_failures == 1 else \
+            f"{h.consecutive_failures} failed polls in a row"
+        reason = f"{polls}, {since}: {error or 'unknown error'}"
+    return reason if len(reason) <= REASON_MAX else reason[: REASON_MAX - 1].rstrip() + "…"
+
+
+def _words(span: timedelta) -> str:
+    """'12 days', '1 hour', '5 minutes': whole units, rounded down (a digest reads aloud)."""
+    seconds = max(span.total_seconds(), 0)
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}" + ("" if count == 1 else "s")
+    return "less than a minute"

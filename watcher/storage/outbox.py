@@ -9,6 +9,9 @@ claim (see `watcher.pipeline`). Sending happens in three steps, each committed:
 2. the deliverer sends the digest (outside any transaction);
 3. `mark_sent` or `mark_failed` records the outcome. A crash between 2 and 3 resends
    the same digest with the same id: at-least-once on the wire, once for the user.
+
+The feed-health summary a digest ends with is stored with it before its first attempt
+(`keep_feed_health`), so that retries resend it unchanged.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from sqlalchemy import and_, func, insert, select, update
 
 from watcher.storage import schema
 from watcher.storage.engine import Database, from_db, to_db
-from watcher.types import ArticleRef, FigureChange, FigureRecord
+from watcher.types import ArticleRef, FeedWarning, FigureChange, FigureRecord
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class OutboxDigest:
     next_attempt_at: datetime
     last_error: str | None
     changes: tuple[FigureChange, ...]
+    # the feed-health summary taken at the first attempt; None: not taken yet
+    feed_health: tuple[FeedWarning, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,18 @@ class Outbox:
             values.update(status="pending", next_attempt_at=to_db(retry_at))
         self._set(digest_id, **values)
 
+    def keep_feed_health(self, digest_id: str,
+                         warnings: tuple[FeedWarning, ...]) -> tuple[FeedWarning, ...]:
+        """Record a digest's feed-health summary unless one is recorded already; return the
+        recorded one (the first wins: every retry resends the same body)."""
+        g = schema.digests
+        payload = json.dumps([w.to_json() for w in warnings])
+        with self._db.transaction() as conn:
+            conn.execute(update(g).where(g.c.id == digest_id, g.c.feed_health.is_(None))
+                         .values(feed_health=payload))
+            stored = conn.execute(select(g.c.feed_health).where(g.c.id == digest_id)).scalar()
+        return _feed_health(stored) or ()
+
     def backlog(self, channel_ids: list[str]) -> list[ChannelBacklog]:
         return [self._backlog(ch) for ch in channel_ids]
 
@@ -201,7 +218,12 @@ class Outbox:
             next_attempt_at=from_db(row.next_attempt_at),  # type: ignore[arg-type]
             last_error=row.last_error,
             changes=tuple(change_from_payload(json.loads(p.payload)) for p in payloads),
+            feed_health=_feed_health(row.feed_health),
         )
+
+
+def _feed_health(stored: str | None) -> tuple[FeedWarning, ...] | None:
+    return None if stored is None else tuple(FeedWarning.from_json(w) for w in json.loads(stored))
 
 
 def corroborating_articles(db: Database, change_id: str) -> list[ArticleRef]:

@@ -123,6 +123,9 @@ digests = Table(
     Column("next_attempt_at", String(32), nullable=False),
     Column("last_error", Text),
     Column("sent_at", String(32)),
+    # migration 4: the feed-health summary (JSON list) the digest carries, taken at its
+    # first attempt and resent unchanged by every retry; None until then
+    Column("feed_health", Text),
 )
 
 deliveries = Table(
@@ -135,7 +138,7 @@ deliveries = Table(
     Index("ix_deliveries_channel_digest", "channel_id", "digest_id"),
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _v1_create_all(conn: Connection) -> None:
@@ -169,11 +172,19 @@ def _v3_article_retention(conn: Connection) -> None:
         conn.execute(text("CREATE INDEX ix_articles_first_seen ON articles (first_seen)"))
 
 
+def _v4_digest_feed_health(conn: Connection) -> None:
+    """Digests keep the feed-health summary they were first sent with (`digests.feed_health`)."""
+    if "feed_health" not in {c["name"] for c in inspect(conn).get_columns("digests")}:
+        kind = digests.c.feed_health.type.compile(dialect=conn.dialect)
+        conn.execute(text(f"ALTER TABLE digests ADD COLUMN feed_health {kind}"))
+
+
 # Migration N brings a database from version N-1 to N. Append, never edit.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     1: _v1_create_all,
     2: _v2_feed_health,
     3: _v3_article_retention,
+    4: _v4_digest_feed_health,
 }
 
 
