@@ -89,7 +89,7 @@ def main() -> None:
         wall = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         w.close()
-        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # parsing workers
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # reading workers (parse, match, extract)
     fp = feedparser_alone(docs)
     entries = report.total("new_entries")
     print(f"feeds {args.feeds} × {args.entries} entries, {args.topics} topics, "
@@ -100,7 +100,7 @@ def main() -> None:
     print(f"ratio poll/parse   {wall / fp:8.2f}")
     print(f"peak memory        {peak / 1024:8.0f} MiB max RSS "
           f"(+{(peak - rss_before) / 1024:.0f} MiB during the poll); "
-          f"largest parsing worker {workers / 1024:.0f} MiB")
+          f"largest reading worker {workers / 1024:.0f} MiB")
 
 
 if __name__ == "__main__":

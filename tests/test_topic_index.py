@@ -95,14 +95,14 @@ def _poll_with(tmp_path, feeds, name: str, pool_from: int):
     extra = "".join(f"  - id: w{n}\n    url: {feeds.url(f'/w{n}.xml')}\n" for n in (1, 2))
     config.write_text(config.read_text().replace("topics:", extra + "topics:", 1))
     w = make_watcher(load_settings(config, env={}), clock=lambda: t0 + timedelta(days=30))
-    w.pipeline.parser.min_feeds = pool_from
+    w.pipeline.readers.min_feeds = pool_from
     try:
         report = w.poll()
-        used_pool = w.pipeline.parser._pool is not None
+        used_pool = w.pipeline.readers._pool is not None
         changes = [(k, c.metric, c.current.value) for k, _, c in w.store.outbox.decisions("dprk-troops")]
     finally:
         w.close()
-    assert w.pipeline.parser._pool is None  # closed with the watcher
+    assert w.pipeline.readers._pool is None  # closed with the watcher
     return [f.summary().rsplit(" (", 1)[0] for f in report.feeds], changes, used_pool
 
 

@@ -5,16 +5,20 @@
     → queue changes in the outbox (storage) — digests are rendered and delivered
     later by `watcher.deliver.outbox`, on each channel's schedule.
 
-One broken feed is a `FeedReport` with status "error", never an aborted poll. Each
-entry is processed in one transaction: its article, claims, changes and pending
-deliveries commit together, so a crash never leaves a change without its deliveries.
+A poll has two phases. Fetching: feeds are downloaded concurrently (politely per site)
+and each document is read — parsed, matched, its figures extracted — in a worker
+process (`pipeline.workers`, `pipeline.reading`). Recording: the new entries of all
+feeds are stored and their figures compared, oldest first (`pipeline.record`). Feed
+state (validators, health, next poll) is saved last. One broken feed is a `FeedReport`
+with status "error", never an aborted poll.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import queue
 import random
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,19 +26,18 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from watcher.baselines import Baseline
-from watcher.config.models import FeedSettings, Settings, TopicSettings
+from watcher.config.models import FeedSettings, Settings
 from watcher.exceptions import ParseError
 from watcher.figures import Extractor
-from watcher.pipeline.analysis import ParsePool
-from watcher.pipeline.compare import Decision, decide, same_figure
 from watcher.pipeline.fetch import Fetcher, FetchResult
 from watcher.pipeline.fulltext import decode_page, extract_main_text
 from watcher.pipeline.health import median_gap, newest_published, poll_interval
-from watcher.pipeline.match import TopicIndex, TopicMatcher
 from watcher.pipeline.politeness import HostLimiter, site_of
-from watcher.pipeline.syndication import Candidate, find_original
-from watcher.storage import FeedState, FetchOutcome, Store, StoredArticle, StoredClaim
-from watcher.types import ArticleRef, Claim, Entry, FigureChange, FigureRecord
+from watcher.pipeline.reading import Analyser, ReadEntry
+from watcher.pipeline.record import ClaimRecorder, FeedRecording, Recorded
+from watcher.pipeline.workers import ReadingPool
+from watcher.storage import FeedState, FetchOutcome, Store
+from watcher.types import Entry
 
 log = logging.getLogger("watcher.poll")
 
@@ -42,8 +45,6 @@ MAX_BACKOFF = timedelta(hours=6)
 MAX_RETRY_AFTER = timedelta(days=1)  # a Retry-After longer than this is read as a day
 REDIRECT_CONFIRMATIONS = 2  # polls in a row a 301/308 must repeat before the feed moves
 MAX_PAGES_PER_POLL = 30  # full_text: article pages fetched per feed per poll
-COPY_WINDOW = timedelta(days=14)  # how far back a syndicated copy's original is looked for
-BASELINE_FEED = "baseline"  # the pseudo-feed that baseline figures are filed under
 JITTER = 0.1  # ±10% of the interval, so feeds drift apart instead of polling in lockstep
 
 
@@ -73,6 +74,13 @@ class FeedReport:
                 f"{self.updated_entries} updated), {self.matches} matched, {self.claims} claims, "
                 f"{self.changes} changes ({self.elapsed:.2f}s)")
 
+    def add(self, recorded: Recorded) -> None:
+        self.new_entries += recorded.new_entries
+        self.updated_entries += recorded.updated_entries
+        self.matches += recorded.matches
+        self.claims += recorded.claims
+        self.changes += recorded.changes
+
 
 @dataclass
 class _FetchedFeed:
@@ -80,7 +88,7 @@ class _FetchedFeed:
     state: FeedState | None
     result: FetchResult
     report: FeedReport
-    entries: tuple[Entry, ...]
+    entries: tuple[ReadEntry, ...]
 
 
 @dataclass
@@ -101,11 +109,10 @@ class Pipeline:
         self.settings = settings
         self.store = store
         self.fetcher = fetcher
-        self.extractor = extractor
-        self.matchers = [(t, TopicMatcher(t)) for t in settings.topics]
-        self.index = TopicIndex([m for _, m in self.matchers])
+        self.analyser = Analyser(settings.topics, extractor)
+        self.recorder = ClaimRecorder(settings, store)
         self.rng = rng or random.Random()
-        self.parser = ParsePool()
+        self.readers = ReadingPool(self.analyser)
         store.feeds.sync([(f.id, f.url) for f in settings.feeds])
 
     # -- polling -------------------------------------------------------------------------
@@ -113,18 +120,21 @@ class Pipeline:
              only_due: bool = False, on_feed: Callable[[FeedReport], None] | None = None,
              should_stop: Callable[[], bool] = lambda: False,
              on_fetched: Callable[[FeedReport], None] | None = None) -> PollReport:
-        """Fetch and parse the selected feeds concurrently (politely per site), then process
-        all their new entries oldest first, one at a time, so that two articles arriving in
-        one poll are compared in the order they were published (whichever feed or position
-        they came from). `on_fetched` is told as each feed's fetch ends (progress)."""
+        """Fetch and read the selected feeds concurrently (politely per site), then record
+        all their new entries, those with figures oldest first, so that two articles
+        arriving in one poll are compared in the order they were published (whichever
+        feed or position they came from). `on_fetched` is told as each feed's fetch ends
+        (progress)."""
         selected, retired = self._select(feed_ids, only_due, now)
-        fetched = self._fetch_all(selected, now, should_stop, on_fetched)
-        queue = [(entry, f.report) for f in fetched for entry in f.entries]
-        queue.sort(key=lambda item: item[0].published or now)
-        for entry, report in queue:
-            started = time.monotonic()
-            self.process_entry(entry, now, report)
-            report.elapsed += time.monotonic() - started
+        recordings: dict[str, FeedRecording] = {}
+
+        def arrived(f: _FetchedFeed) -> None:  # runs while other feeds are still fetched
+            recordings[f.feed.id] = self.recorder.store_feed(f.feed.id, f.entries, now)
+
+        fetched = self._fetch_all(selected, now, should_stop, on_fetched, arrived)
+        self.recorder.record_figures(list(recordings.values()), now)
+        for f in fetched:
+            f.report.add(recordings[f.feed.id].counts)
         for f in fetched:
             self._finish(f, now, on_feed)
         for report in retired:
@@ -152,30 +162,50 @@ class Pipeline:
 
     def _fetch_all(self, selected: list[tuple[FeedSettings, FeedState | None]], now: datetime,
                    should_stop: Callable[[], bool],
-                   on_fetched: Callable[[FeedReport], None] | None) -> list[_FetchedFeed]:
+                   on_fetched: Callable[[FeedReport], None] | None,
+                   arrived: Callable[[_FetchedFeed], None]) -> list[_FetchedFeed]:
         """Fetch in a thread pool, one lane per site slot: a site's feeds are fetched one
         after another (spaced), so a slow site holds at most `per_host_concurrency`
-        workers and never delays other sites' feeds. Results come back in config order."""
+        workers and never delays other sites' feeds. Each fetched feed is handed to
+        `arrived` in this thread as it comes; results are returned in config order."""
         fs = self.settings.fetch
         limiter = HostLimiter(fs.per_host_concurrency, fs.host_spacing.total_seconds(), rng=self.rng)
         lanes = _lanes(selected, fs.per_host_concurrency)
         done: dict[str, _FetchedFeed] = {}
-        in_pool = self.parser.worth_it(len(selected))
+        in_pool = self.readers.worth_it(len(selected))
+        results: queue.Queue[_FetchedFeed | None] = queue.Queue()
+        aborted = threading.Event()  # this thread failed: the lanes stop fetching
 
         def run(lane: list[tuple[FeedSettings, FeedState | None]]) -> None:
-            for feed, state in lane:
-                if should_stop():  # shutting down: the feeds left are polled after the restart
-                    return
-                fetched = self._fetch(feed, state, now, limiter, in_pool)
-                done[feed.id] = fetched
-                if on_fetched:
-                    on_fetched(fetched.report)
+            try:
+                for feed, state in lane:
+                    if should_stop() or aborted.is_set():  # shutting down: polled after restart
+                        return
+                    fetched = self._fetch(feed, state, now, limiter, in_pool)
+                    results.put(fetched)
+                    if on_fetched:
+                        on_fetched(fetched.report)
+            finally:
+                results.put(None)  # this lane is done
 
         if lanes:
             with ThreadPoolExecutor(max_workers=min(fs.concurrency, len(lanes)),
                                     thread_name_prefix="watcher-fetch") as pool:
-                for future in [pool.submit(run, lane) for lane in lanes]:
-                    future.result()
+                futures = [pool.submit(run, lane) for lane in lanes]
+                try:
+                    open_lanes = len(lanes)
+                    while open_lanes:
+                        fetched = results.get()
+                        if fetched is None:
+                            open_lanes -= 1
+                            continue
+                        done[fetched.feed.id] = fetched
+                        arrived(fetched)
+                except BaseException:
+                    aborted.set()
+                    raise
+                for future in futures:
+                    future.result()  # a lane's own error, if any
         return [done[feed.id] for feed, _ in selected if feed.id in done]
 
     def _fetch(self, feed: FeedSettings, state: FeedState | None, now: datetime,
@@ -184,9 +214,10 @@ class Pipeline:
         result = self._get(state.url if state else feed.url, state, limiter)
         report = FeedReport(feed.id, status=result.status, http_status=result.http_status,
                             error=result.error)
-        entries = self._parse(feed, result, report, in_pool) if result.status == "ok" else ()
+        entries = self._read(feed, result, report, in_pool) if result.status == "ok" else ()
         if feed.full_text and entries:
-            entries = self._with_full_text(feed, entries, limiter, report)
+            pages = self._with_full_text(feed, tuple(r.entry for r in entries), limiter, report)
+            entries = tuple(self.analyser.read(e) for e in pages)
         report.elapsed = time.monotonic() - started
         return _FetchedFeed(feed, state, result, report, entries)
 
@@ -203,23 +234,22 @@ class Pipeline:
             limiter.pause(url, min(result.retry_after, MAX_RETRY_AFTER.total_seconds()))
         return result
 
-    def _parse(self, feed: FeedSettings, result: FetchResult, report: FeedReport,
-               in_pool: bool) -> tuple[Entry, ...]:
-        """Parsed in a worker process when `in_pool` (large polls), else in this thread."""
+    def _read(self, feed: FeedSettings, result: FetchResult, report: FeedReport,
+              in_pool: bool) -> tuple[ReadEntry, ...]:
+        """Read in a worker process when `in_pool` (large polls), else in this thread.
+        Full-text feeds are only parsed here: their entries are read once their article
+        pages have replaced the feed's summaries."""
         try:
-            parsed = self.parser.parse(result.body or b"", feed.id, headers=result.headers,
-                                       base_url=result.final_url, default_lang=feed.lang,
-                                       in_pool=in_pool)
+            reading = self.readers.read(result.body or b"", feed.id, headers=result.headers,
+                                        base_url=result.final_url, lang=feed.lang,
+                                        analyse=not feed.full_text, in_pool=in_pool)
         except ParseError as e:
             report.status, report.error = "error", str(e)
             return ()
-        if parsed.warning:
-            log.info("feed %s: readable despite a problem: %s", feed.id, parsed.warning)
-        entries = _first_of_each_key(parsed.entries)
-        report.entries = len(entries)
-        if feed.lang:  # the user's word beats the feed's declaration (often a wrong "en")
-            return tuple(replace(e, lang=feed.lang) for e in entries)
-        return entries
+        if reading.warning:
+            log.info("feed %s: readable despite a problem: %s", feed.id, reading.warning)
+        report.entries = len(reading.entries)
+        return reading.entries
 
     def _with_full_text(self, feed: FeedSettings, entries: tuple[Entry, ...],
                         limiter: HostLimiter, report: FeedReport) -> tuple[Entry, ...]:
@@ -263,7 +293,7 @@ class Pipeline:
         result, report, state = f.result, f.report, f.state
         ok = report.status != "error"
         failures = 0 if ok else (state.consecutive_failures if state else 0) + 1
-        gap = median_gap(e.published for e in f.entries) if f.entries else None
+        gap = median_gap(r.entry.published for r in f.entries) if f.entries else None
         gap = gap if gap is not None else (state.median_gap if state else None)
         delay = self._delay(f.feed, gap, failures, result.retry_after)
         moved, pending, count = self._redirect(f, ok)
@@ -276,7 +306,7 @@ class Pipeline:
             error_kind=result.error_kind or ("parse" if report.error else None),
             new_url=moved, new_entries=report.new_entries, retire=gone,
             redirect_url=pending, redirect_count=count,
-            newest_entry_at=newest_published((e.published for e in f.entries), now),
+            newest_entry_at=newest_published((r.entry.published for r in f.entries), now),
             median_gap=gap,
         )
 
@@ -310,154 +340,14 @@ class Pipeline:
         log.info("feed %s moved permanently to %s (seen %d polls in a row)", f.feed.id, target, count)
         return target, None, 0
 
-    # -- one entry -----------------------------------------------------------------------
-    def process_entry(self, entry: Entry, now: datetime, report: FeedReport) -> None:
-        """Store the entry if new or edited, and its topics' claims, changes and deliveries."""
-        with self.store.transaction():
-            known = self.store.articles.find(entry.feed_id, entry.key)
-            if known is not None and known.content_hash == entry.content_hash:
-                return
-            if known is None:
-                article = self.store.articles.add(entry, now)
-                report.new_entries += 1
-            else:
-                article = self.store.articles.replace_text(known.id, entry, now)
-                report.updated_entries += 1
-            previous_claims = self.store.claims.for_article(article.id) if known else []
-            for i in self.index.candidates(entry.title, entry.text):
-                topic, matcher = self.matchers[i]
-                match = matcher.match(entry.title, entry.text)
-                if not match.matched:
-                    continue
-                report.matches += 1
-                log.debug("entry %r matches topic %s: %s", entry.title, topic.id, match.reason)
-                claims = self._extract(topic, entry)
-                report.claims += len(claims)
-                original = None if known else self._original_of(topic, entry, article, now)
-                if original is not None:
-                    claims = self._record_copies(topic, claims, article, original, now)
-                report.changes += self._record_claims(topic, claims, article, previous_claims, now)
-
-    def _extract(self, topic: TopicSettings, entry: Entry) -> list[Claim]:
-        """One claim per metric: the body's first, else the headline's. Headlines carry
-        the freshest figure but rarely its source or hedge, so the body wins when both
-        state one; and a headline number the body also states is the body's figure told
-        in other words ("lost 300 soldiers" over a body's "300 killed"), not another one."""
-        def claims_in(text: str) -> list[Claim]:
-            return self.extractor.extract(text, entry.lang, subject=topic.subject,
-                                          figures=topic.figures) if text.strip() else []
-        body = claims_in(entry.text)
-        stated = {c.value for c in body}
-        headline = [c for c in claims_in(entry.title) if c.value not in stated]
-        chosen: dict[str, Claim] = {}
-        for claim in body + headline:
-            chosen.setdefault(claim.metric, claim)
-        return list(chosen.values())
-
-    # -- syndicated copies ---------------------------------------------------------------
-    def _original_of(self, topic: TopicSettings, entry: Entry, article: StoredArticle,
-                     now: datetime) -> Candidate | None:
-        since = now - COPY_WINDOW
-        candidates = [Candidate(*row) for row in self.store.articles.recent_with_claims(topic.id, since)
-                      if row[0] != article.id]
-        original = find_original(entry.text, candidates, feed_id=entry.feed_id)
-        if original is not None:
-            log.info("entry %r in %s is a copy of article %d in %s", entry.title, entry.feed_id,
-                     original.article_id, original.feed_id)
-        return original
-
-    def _record_copies(self, topic: TopicSettings, claims: list[Claim], article: StoredArticle,
-                       original: Candidate, now: datetime) -> list[Claim]:
-        """A copy's figures that the original stated corroborate it (dated as the original,
-        so a late copy never turns an old figure back into the current one). Returns the
-        copy's other figures, which are compared like any new claim."""
-        theirs = [c for c in self.store.claims.for_article(original.article_id) if c.topic_id == topic.id]
-        rest = []
-        for claim in claims:
-            match = next((o for o in theirs if o.metric == claim.metric
-                          and same_figure(_record(claim, article, o.published), o.record())), None)
-            if match is None:
-                rest.append(claim)
-                continue
-            record = _record(claim, article, match.published)
-            decision = Decision("corroborated", match.record(),
-                                f"syndicated copy of {original.feed_id}'s article: same figure")
-            self._store_decision(topic, claim, record, article, decision, match.id, now)
-        return rest
-
-    def _record_claims(self, topic: TopicSettings, claims: list[Claim], article: StoredArticle,
-                       previous_claims: list[StoredClaim], now: datetime) -> int:
-        alerts = 0
-        published = min(article.effective_time, now)  # a feed's clock may run ahead of ours
-        for claim in claims:
-            old = [c for c in previous_claims if c.topic_id == topic.id and c.metric == claim.metric]
-            record = _record(claim, article, published)
-            if any(_same_claim(o, record) for o in old):
-                continue  # the edit did not touch this figure
-            alerts += self._decide_and_store(topic, claim, record, article, now)
-            self.store.claims.supersede([o.id for o in old])
-        return alerts
-
-    def _decide_and_store(self, topic: TopicSettings, claim: Claim, record: FigureRecord,
-                          article: StoredArticle, now: datetime) -> int:
-        history = self.store.claims.history(topic.id, claim.metric)
-        decision = decide(record, [c.record() for c in history], topic.alert)
-        return self._store_decision(topic, claim, record, article, decision,
-                                    history[-1].id if history else None, now)
-
-    def _store_decision(self, topic: TopicSettings, claim: Claim, record: FigureRecord,
-                        article: StoredArticle, decision: Decision, previous_claim_id: int | None,
-                        now: datetime) -> int:
-        claim_id = self.store.claims.add(topic.id, claim, article_id=article.id,
-                                         published=record.published, now=now)
-        change = FigureChange(
-            id=_change_id(topic.id, claim, article), topic=topic.id, topic_name=topic.name,
-            metric=claim.metric, kind=decision.kind,  # type: ignore[arg-type]
-            previous=decision.previous, current=record, reason=f"{decision.kind}: {decision.reason}",
-        )
-        channels = self._channels_for(topic.id)
-        self.store.outbox.record_change(change, alert=decision.alert, claim_id=claim_id,
-                                        previous_claim_id=previous_claim_id,
-                                        channels=channels, now=now)
-        log.info("topic %s %s %s: %s", topic.id, claim.metric, decision.kind, decision.reason)
-        return 1 if decision.alert else 0
-
     # -- baselines -----------------------------------------------------------------------
     def record_baselines(self, baselines: Iterable[Baseline], now: datetime) -> int:
         """Figures known before watcher started enter the history without alerting."""
-        topics = {t.id: t for t in self.settings.topics}
-        added = 0
-        for b in baselines:
-            if b.topic not in topics:
-                log.warning("baseline for unknown topic %r ignored", b.topic)
-                continue
-            added += self._record_baseline(topics[b.topic], b, now)
-        return added
-
-    def _record_baseline(self, topic: TopicSettings, b: Baseline, now: datetime) -> int:
-        entry = Entry(feed_id=BASELINE_FEED, guid=_baseline_key(b), link=b.url,
-                      title=f"{b.source or 'baseline'}: {b.metric} {b.value:g}", text=b.quote,
-                      published=b.published)
-        claim = Claim(b.metric, b.value, b.value_max, b.qualifier, b.source, b.quote, (0, 0), "")
-        with self.store.transaction():
-            if self.store.articles.find(entry.feed_id, entry.key):
-                return 0
-            article = self.store.articles.add(entry, now)
-            record = _record(claim, article, b.published)
-            claim_id = self.store.claims.add(topic.id, claim, article_id=article.id,
-                                             published=b.published, now=now)
-            change = FigureChange(_change_id(topic.id, claim, article), topic.id, topic.name,
-                                  b.metric, "baseline", None, record, "baseline: known before watcher")
-            self.store.outbox.record_change(change, alert=False, claim_id=claim_id,
-                                            previous_claim_id=None, channels=[], now=now)
-        return 1
+        return self.recorder.record_baselines(baselines, now)
 
     def close(self) -> None:
-        """Stop the parsing workers (the pipeline can still poll: they start again)."""
-        self.parser.close()
-
-    def _channels_for(self, topic_id: str) -> list[str]:
-        return [c.id for c in self.settings.channels if c.topics is None or topic_id in c.topics]
+        """Stop the reading workers (the pipeline can still poll: they start again)."""
+        self.readers.close()
 
 
 # -- fetch phase helpers -----------------------------------------------------------------
@@ -480,18 +370,6 @@ def _lanes(selected: list[tuple[FeedSettings, FeedState | None]],
     return sorted(lanes, key=len, reverse=True)  # longest first: they bound the poll's time
 
 
-def _first_of_each_key(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
-    """One entry per key: a feed that lists two different items under one guid would
-    otherwise have each replace the other on every poll (an "edit" each time)."""
-    seen: set[str] = set()
-    out = []
-    for entry in entries:
-        if entry.key not in seen:
-            seen.add(entry.key)
-            out.append(entry)
-    return tuple(out)
-
-
 def _deferred(url: str, wait: float) -> FetchResult:
     return FetchResult(status="error", body=None, headers={}, etag=None, last_modified=None,
                        final_url=url, permanent_redirect=None, http_status=None,
@@ -506,27 +384,3 @@ def _gone_message(result: FetchResult) -> str:
 
 def _retired_message(state: FeedState) -> str:
     return state.last_error or "retired; to poll it again, change its url in the config"
-
-
-def _record(claim: Claim, article: StoredArticle, published: datetime) -> FigureRecord:
-    ref = ArticleRef(title=article.title, url=article.url, feed=article.feed_id,
-                     published=article.effective_time)
-    return FigureRecord(value=claim.value, value_max=claim.value_max, qualifier=claim.qualifier,
-                        source=claim.source, published=published, quote=claim.quote,
-                        articles=(ref,), lang=claim.lang)
-
-
-def _baseline_key(b: Baseline) -> str:
-    parts = [b.topic, b.metric, f"{b.value:g}", f"{b.value_max}", b.published.isoformat(), b.source or ""]
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
-
-
-def _same_claim(old: StoredClaim, new: FigureRecord) -> bool:
-    return (old.value, old.value_max, old.qualifier, old.source) == (
-        new.value, new.value_max, new.qualifier, new.source)
-
-
-def _change_id(topic_id: str, claim: Claim, article: StoredArticle) -> str:
-    parts = [topic_id, claim.metric, article.feed_id, article.key, f"{claim.value:g}",
-             f"{claim.value_max}", claim.qualifier, claim.source or ""]
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]

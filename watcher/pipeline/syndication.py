@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -37,17 +38,23 @@ class Candidate:
 
 def find_original(text: str, candidates: Iterable[Candidate], *, feed_id: str) -> Candidate | None:
     """The earlier article from another feed that `text` is a copy of, if any."""
-    mine = normalize(text[:COMPARED_CHARS])
+    mine = _normal(text[:COMPARED_CHARS])
     if len(mine.split()) < MIN_WORDS:
         return None
     best, best_score = None, 0.0
     for candidate in candidates:
         if candidate.feed_id == feed_id:
             continue  # a feed repeating itself is an edit or a duplicate entry, handled by key
-        theirs = normalize(candidate.text[:COMPARED_CHARS])
+        theirs = _normal(candidate.text[:COMPARED_CHARS])
         if min(len(mine), len(theirs)) < MIN_LENGTH_RATIO * max(len(mine), len(theirs)):
             continue
         score = fuzz.token_set_ratio(mine, theirs, score_cutoff=COPY_SCORE)
         if score > best_score:
             best, best_score = candidate, score
     return best
+
+
+@lru_cache(maxsize=4096)  # at most ~8 MB of leads
+def _normal(lead: str) -> str:
+    """Cached: every new article of a topic is compared with the same recent articles."""
+    return normalize(lead)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,7 +38,15 @@ _FIND = select(schema.articles.c.id, schema.articles.c.feed_id, schema.articles.
                schema.articles.c.published, schema.articles.c.first_seen,
                schema.articles.c.text_pruned_at).where(
     schema.articles.c.feed_id == bindparam("feed_id"), schema.articles.c.key == bindparam("key"))
+_FIND_MANY = select(*_FIND.selected_columns)
 _ADD = insert(schema.articles)
+_a, _c = schema.articles, schema.claims
+_RECENT_WITH_CLAIMS = (
+    select(_a.c.id, _a.c.feed_id, _a.c.text).distinct()
+    .select_from(_a.join(_c, _c.c.article_id == _a.c.id))
+    .where(_c.c.topic_id == bindparam("topic_id"), _c.c.superseded.is_(False),
+           _a.c.first_seen >= bindparam("since"), _a.c.text_pruned_at.is_(None)))
+_CHUNK = 500  # keys per IN (...): far below every backend's limit on bound parameters
 
 
 class ArticleRepository:
@@ -49,17 +58,34 @@ class ArticleRepository:
             row = conn.execute(_FIND, {"feed_id": feed_id, "key": clean(key)}).first()
         return None if row is None else _article(row)
 
+    def find_many(self, feed_id: str, keys: Sequence[str]) -> dict[str, StoredArticle]:
+        """The stored articles of one feed among `keys`, by key (a poll asks once per feed)."""
+        a = schema.articles
+        found: dict[str, StoredArticle] = {}
+        cleaned = list(dict.fromkeys(clean(k) or "" for k in keys))
+        with self._db.transaction() as conn:
+            for start in range(0, len(cleaned), _CHUNK):
+                query = _FIND_MANY.where(a.c.feed_id == feed_id,
+                                         a.c.key.in_(cleaned[start:start + _CHUNK]))
+                for row in conn.execute(query):
+                    found[row.key] = _article(row)
+        # Keys are stored cleaned (no NUL): look them up as the caller wrote them.
+        return {k: found[c] for k in keys if (c := clean(k) or "") in found}
+
     def add(self, entry: Entry, now: datetime) -> StoredArticle:
-        values = dict(feed_id=entry.feed_id, key=clean(entry.key), url=clean(entry.link),
-                      title=clean(entry.title), text=clean(entry.text), lang=entry.lang,
-                      content_hash=entry.content_hash, published=to_db(entry.published),
-                      first_seen=to_db(now), updated_at=to_db(now))
+        values = _values(entry, now)
         with self._db.transaction() as conn:
             article_id = conn.execute(_ADD, values).inserted_primary_key[0]  # type: ignore[index]
         return StoredArticle(id=article_id, feed_id=entry.feed_id, key=values["key"] or "",
                              url=values["url"], title=values["title"] or "",
                              content_hash=entry.content_hash, published=entry.published,
                              first_seen=from_db(values["first_seen"]))  # type: ignore[arg-type]
+
+    def add_many(self, entries: Sequence[Entry], now: datetime) -> None:
+        """New articles in one statement (entries of no topic: nobody needs their ids)."""
+        if entries:
+            with self._db.transaction() as conn:
+                conn.execute(_ADD, [_values(e, now) for e in entries])
 
     def replace_text(self, article_id: int, entry: Entry, now: datetime) -> StoredArticle:
         """The feed edited an entry we know: keep its identity and first-seen time."""
@@ -75,13 +101,9 @@ class ArticleRepository:
     def recent_with_claims(self, topic_id: str, since: datetime) -> list[tuple[int, str, str]]:
         """(id, feed, text) of articles with figures for a topic first seen since a time:
         the candidates a new article may be a syndicated copy of."""
-        a, c = schema.articles, schema.claims
-        query = (select(a.c.id, a.c.feed_id, a.c.text).distinct()
-                 .select_from(a.join(c, c.c.article_id == a.c.id))
-                 .where(c.c.topic_id == topic_id, c.c.superseded.is_(False),
-                        a.c.first_seen >= to_db(since), a.c.text_pruned_at.is_(None)))
         with self._db.transaction() as conn:
-            return [(r.id, r.feed_id, r.text) for r in conn.execute(query).all()]
+            rows = conn.execute(_RECENT_WITH_CLAIMS, {"topic_id": topic_id, "since": to_db(since)})
+            return [(r.id, r.feed_id, r.text) for r in rows.all()]
 
     def prune_text(self, first_seen_before: datetime, now: datetime) -> int:
         """Retention: empty the bodies of articles first seen before a time (their title, URL,
@@ -103,6 +125,13 @@ class ArticleRepository:
         with self._db.transaction() as conn:
             row = conn.execute(select(schema.articles).where(schema.articles.c.id == article_id)).one()
         return _article(row)
+
+
+def _values(entry: Entry, now: datetime) -> dict[str, object]:
+    return dict(feed_id=entry.feed_id, key=clean(entry.key), url=clean(entry.link),
+                title=clean(entry.title), text=clean(entry.text), lang=entry.lang,
+                content_hash=entry.content_hash, published=to_db(entry.published),
+                first_seen=to_db(now), updated_at=to_db(now))
 
 
 def _article(row) -> StoredArticle:  # type: ignore[no-untyped-def]

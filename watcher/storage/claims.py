@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from watcher.storage import schema
 from watcher.storage.engine import Database, clean, from_db, to_db
@@ -47,7 +47,7 @@ class ClaimRepository:
     def add(self, topic_id: str, claim: Claim, *, article_id: int | None,
             published: datetime, now: datetime) -> int:
         with self._db.transaction() as conn:
-            result = conn.execute(insert(schema.claims).values(
+            result = conn.execute(_ADD, dict(
                 topic_id=topic_id, metric=claim.metric, value=claim.value,
                 value_max=claim.value_max, qualifier=claim.qualifier, source=clean(claim.source),
                 quote=clean(claim.quote), lang=claim.lang, article_id=article_id,
@@ -57,19 +57,14 @@ class ClaimRepository:
 
     def history(self, topic_id: str, metric: str, *, include_superseded: bool = False) -> list[StoredClaim]:
         """Claims oldest first (publication time, then arrival order)."""
-        c = schema.claims
-        query = _select().where(c.c.topic_id == topic_id, c.c.metric == metric)
-        if not include_superseded:
-            query = query.where(c.c.superseded.is_(False))
+        query = _HISTORY_ALL if include_superseded else _HISTORY
         with self._db.transaction() as conn:
-            rows = conn.execute(query.order_by(c.c.published, c.c.id)).all()
+            rows = conn.execute(query, {"topic_id": topic_id, "metric": metric}).all()
         return [_claim(r) for r in rows]
 
     def for_article(self, article_id: int) -> list[StoredClaim]:
-        c = schema.claims
-        query = _select().where(c.c.article_id == article_id, c.c.superseded.is_(False))
         with self._db.transaction() as conn:
-            return [_claim(r) for r in conn.execute(query.order_by(c.c.id)).all()]
+            return [_claim(r) for r in conn.execute(_FOR_ARTICLE, {"article_id": article_id}).all()]
 
     def supersede(self, claim_ids: list[int]) -> None:
         if not claim_ids:
@@ -105,6 +100,18 @@ def _select():  # type: ignore[no-untyped-def]
                   a.c.feed_id.label("a_feed"), a.c.published.label("a_published"),
                   a.c.first_seen.label("a_first_seen")).select_from(
         c.outerjoin(a, c.c.article_id == a.c.id))
+
+
+# Built once: every claim of every poll runs these, and building a statement costs more
+# than executing it on SQLite.
+_c = schema.claims
+_ADD = insert(_c)
+_HISTORY_ALL = (_select().where(_c.c.topic_id == bindparam("topic_id"),
+                                _c.c.metric == bindparam("metric"))
+                .order_by(_c.c.published, _c.c.id))
+_HISTORY = _HISTORY_ALL.where(_c.c.superseded.is_(False))
+_FOR_ARTICLE = (_select().where(_c.c.article_id == bindparam("article_id"),
+                                _c.c.superseded.is_(False)).order_by(_c.c.id))
 
 
 def _claim(row) -> StoredClaim:  # type: ignore[no-untyped-def]

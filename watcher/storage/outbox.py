@@ -21,11 +21,17 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, bindparam, func, insert, select, update
 
 from watcher.storage import schema
 from watcher.storage.engine import Database, from_db, to_db
 from watcher.types import ArticleRef, FeedWarning, FigureChange, FigureRecord
+
+# Built once: every decision of every poll runs these, and building a statement costs
+# more than executing it on SQLite.
+_CHANGE_KNOWN = select(schema.changes.c.id).where(schema.changes.c.id == bindparam("id"))
+_ADD_CHANGE = insert(schema.changes)
+_ADD_DELIVERY = insert(schema.deliveries)
 
 
 @dataclass(frozen=True)
@@ -71,17 +77,17 @@ class Outbox:
                       previous_claim_id: int | None, channels: list[str], now: datetime) -> bool:
         """Store a decision and, when it alerts, one delivery per channel. False if known."""
         with self._db.transaction() as conn:
-            if conn.execute(select(schema.changes.c.id).where(schema.changes.c.id == change.id)).first():
+            if conn.execute(_CHANGE_KNOWN, {"id": change.id}).first():
                 return False
-            conn.execute(insert(schema.changes).values(
+            conn.execute(_ADD_CHANGE, dict(
                 id=change.id, topic_id=change.topic, metric=change.metric, kind=change.kind,
                 alert=alert, claim_id=claim_id, previous_claim_id=previous_claim_id,
                 reason=change.reason, created_at=to_db(now), payload=json.dumps(change_to_payload(change)),
             ))
-            for channel in channels if alert else []:
-                conn.execute(insert(schema.deliveries).values(
-                    id=_hash(change.id, channel), change_id=change.id, channel_id=channel,
-                    created_at=to_db(now)))
+            deliveries = [dict(id=_hash(change.id, channel), change_id=change.id, channel_id=channel,
+                               created_at=to_db(now)) for channel in channels if alert]
+            if deliveries:
+                conn.execute(_ADD_DELIVERY, deliveries)
         return True
 
     def decisions(self, topic_id: str, metric: str | None = None) -> list[tuple[str, bool, FigureChange]]:
