@@ -266,10 +266,10 @@ def test_article_pages_on_private_addresses_are_refused_before_connecting(url, m
 
 
 def test_a_public_feed_may_not_redirect_into_a_private_network(srv, monkeypatch):
-    from watcher.pipeline import fetch
+    from watcher.pipeline import guard
 
-    real = fetch._is_public
-    monkeypatch.setattr(fetch, "_is_public", lambda a: a.is_loopback or real(a))  # loopback
+    real = guard._is_public
+    monkeypatch.setattr(guard, "_is_public", lambda a: a.is_loopback or real(a))  # loopback
     # plays the public internet here; the redirect target is link-local (cloud metadata)
     srv.redirect("/feed.xml", "http://169.254.169.254/latest/meta-data/")
     fetcher = Fetcher(FetchSettings(timeout=1))

@@ -20,7 +20,7 @@ import requests
 from tests.support.feed_server import FeedServer
 from tests.support.smtp import self_signed_cert
 from watcher.config.models import FetchSettings
-from watcher.pipeline import fetch
+from watcher.pipeline import guard
 from watcher.pipeline.fetch import Fetcher
 
 PUBLIC = "93.184.215.14"  # a global address; the resolver's first answer, never connected to
@@ -119,8 +119,8 @@ def private_listener():
 @pytest.fixture
 def loopback_is_public(monkeypatch):
     """127.0.0.1 plays the public internet; every other non-public address stays refused."""
-    real = fetch._is_public
-    monkeypatch.setattr(fetch, "_is_public",
+    real = guard._is_public
+    monkeypatch.setattr(guard, "_is_public",
                         lambda a: a == ipaddress.ip_address("127.0.0.1") or real(a))
 
 

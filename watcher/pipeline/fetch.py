@@ -9,36 +9,29 @@ reported), the SSRF guard, and the translation of every network/HTTP problem int
 SSRF guard (off with `fetch.allow_private_networks: true`): private, loopback, link-local,
 multicast and reserved addresses are refused for article pages on every hop, and for a feed
 whose configured host resolves to public addresses (a feed on localhost is the user's
-choice). Two checks per hop: the name is resolved and refused before connecting (a clear,
-early error), then the socket's actual peer is checked right after the TCP connect, before
-any byte is written (not even a TLS ClientHello), and again when a kept-alive connection is
-reused. The second check is what defeats DNS rebinding, where a name answers a public
-address to the check and 127.0.0.1 to the connection. Through a proxy only the first check
-applies: the socket goes to the proxy (its own address is not checked) and the proxy
-resolves the name itself, so it must enforce its own policy against rebinding.
+choice). Which addresses are refused, and how each hop is checked by name and at the
+socket, is `watcher.pipeline.guard`; this module decides when a fetch is guarded and words
+the refusal.
 
 Does not own: deciding when to poll, backoff, per-host politeness or storing validators
-(the orchestrator and storage do that), nor parsing the body (`watcher.pipeline.parse`).
+(the orchestrator and storage do that), the address policy (`watcher.pipeline.guard`), nor
+parsing the body (`watcher.pipeline.parse`).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
 import requests
-import requests.adapters
 import urllib3
-import urllib3.connection
 
 from watcher.config.models import FetchSettings
+from watcher.pipeline.guard import Guard, Refused, VettedAdapter, address_kind, guarding, vet_hop
 from watcher.retry_after import parse_retry_after
 
 MAX_REDIRECTS = 5
@@ -48,8 +41,6 @@ _PERMANENT = {301, 308}
 _REDIRECTS = {301, 302, 303, 307, 308}
 
 Status = Literal["ok", "not_modified", "error"]
-Guard = Literal["feed", "page"]
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json,"
                " application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
@@ -103,13 +94,13 @@ class Fetcher:
     Time limits, from `settings.timeout` (T): connect ≤ min(T, 10 s), each read ≤ T, and
     the whole fetch (redirects and body included) ≤ 2·T, so a server dripping one byte
     at a time cannot hold a poll forever. The session's http(s) adapters are replaced by
-    `_VettedAdapter` (the SSRF guard's check of each connection's peer).
+    `guard.VettedAdapter` (the SSRF guard's check of each connection's peer).
     """
 
     def __init__(self, settings: FetchSettings, session: requests.Session | None = None):
         self.settings = settings
         self.session = session or requests.Session()
-        adapter = _VettedAdapter()
+        adapter = VettedAdapter()
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         total = settings.timeout.total_seconds()
@@ -157,7 +148,7 @@ class Fetcher:
         for _ in range(MAX_REDIRECTS + 1):
             _check_scheme(attempt.url)
             if attempt.guarded:
-                _check_addresses(attempt)
+                _vet_hop(attempt)
             resp = self._get(attempt, headers)
             with resp:
                 if resp.status_code not in _REDIRECTS:
@@ -167,17 +158,14 @@ class Fetcher:
 
     def _get(self, attempt: _Attempt, headers: dict[str, str]) -> requests.Response:
         _check_deadline(attempt)
-        token = _GUARDED.set(attempt.guarded)  # read by `_vet_peer` as the socket connects
         try:
-            return self.session.get(attempt.url, headers=headers, stream=True,
-                                    timeout=self.timeouts, allow_redirects=False)
-        except _PeerRefused as e:
-            raise _refused(attempt, e.address, "connects to", " after resolving to public "
-                           "addresses (DNS rebinding?)") from e
+            with guarding(attempt.guarded):  # the socket's peer is checked as it connects
+                return self.session.get(attempt.url, headers=headers, stream=True,
+                                        timeout=self.timeouts, allow_redirects=False)
+        except Refused as e:
+            raise _refused(attempt, e) from e
         except requests.RequestException as e:
             raise _translate(e, attempt.url) from e
-        finally:
-            _GUARDED.reset(token)
 
     def _next_hop(self, attempt: _Attempt, resp: requests.Response) -> None:
         location = resp.headers.get("location")
@@ -281,129 +269,23 @@ def _check_scheme(url: str) -> None:
         raise _Failure("url", f"not an http(s) URL: {url}")
 
 
-def _addresses(url: str) -> list[Address]:
-    """Every address the URL's host resolves to (none when it does not resolve)."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
+def _vet_hop(attempt: _Attempt) -> None:
+    """Refuse, before connecting, a hop whose host resolves to a non-public address (a
+    feed's own first hop on one turns the guard off instead: see `guard.vet_hop`)."""
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (OSError, ValueError, UnicodeError):
-        return []  # the request itself will fail with a clear connection error
-    return [_ip(str(info[4][0])) for info in infos]
+        attempt.guarded = vet_hop(attempt.url, attempt.guard, first_hop=not attempt.seen)
+    except Refused as e:
+        raise _refused(attempt, e) from e
 
 
-def _ip(text: str) -> Address:
-    """An address from getaddrinfo/getpeername: scope id dropped, IPv4-mapped IPv6 unwrapped."""
-    address = ipaddress.ip_address(text.split("%", 1)[0])
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        return address.ipv4_mapped
-    return address
-
-
-def _is_public(address: Address) -> bool:
-    return not (address.is_private or address.is_loopback or address.is_link_local
-                or address.is_multicast or address.is_reserved or address.is_unspecified
-                or not address.is_global)
-
-
-def _check_addresses(attempt: _Attempt) -> None:
-    """Refuse, before connecting, a hop whose host resolves to a non-public address.
-
-    A feed's first hop that resolves to a non-public address turns the guard off for the
-    whole fetch instead: the user configured that feed."""
-    addresses = _addresses(attempt.url)
-    refused = next((a for a in addresses if not _is_public(a)), None)
-    if attempt.guard == "feed" and not attempt.seen:
-        attempt.guarded = bool(addresses) and refused is None
-    elif refused is not None:
-        raise _refused(attempt, refused, "resolves to")
-
-
-def _refused(attempt: _Attempt, address: Address, verb: str, why: str = "") -> _Failure:
+def _refused(attempt: _Attempt, e: Refused) -> _Failure:
     what = "article page" if attempt.guard == "page" else "feed"
     via = f" (redirected from {attempt.seen[0]})" if attempt.seen else ""
-    return _Failure("blocked", f"refused: {what} {attempt.url}{via} {verb} {address} "
-                               f"({_address_kind(address)}){why}; allow it with "
+    verb = "connects to" if e.at_peer else "resolves to"
+    why = " after resolving to public addresses (DNS rebinding?)" if e.at_peer else ""
+    return _Failure("blocked", f"refused: {what} {attempt.url}{via} {verb} {e.address} "
+                               f"({address_kind(e.address)}){why}; allow it with "
                                f"fetch.allow_private_networks: true")
-
-
-def _address_kind(address: Address) -> str:
-    kinds = [("unspecified", address.is_unspecified), ("loopback", address.is_loopback),
-             ("link-local", address.is_link_local), ("multicast", address.is_multicast),
-             ("private", address.is_private), ("reserved", address.is_reserved)]
-    return next((name for name, applies in kinds if applies), "not globally routable")
-
-
-# -- the SSRF guard at the socket --------------------------------------------------------
-# Whether the request being sent on this thread is guarded; set by `Fetcher._get` around
-# the requests call, read by the connections below while requests connects.
-_GUARDED: ContextVar[bool] = ContextVar("watcher_fetch_guarded", default=False)
-
-
-class _PeerRefused(Exception):
-    """Internal: a guarded connection reached a non-public address (not an OSError, so
-    urllib3 neither retries nor wraps it)."""
-
-    def __init__(self, address: Address):
-        super().__init__(str(address))
-        self.address = address
-
-
-def _vet_peer(conn: urllib3.connection.HTTPConnection, sock: socket.socket) -> None:
-    """Close and refuse a guarded direct connection whose peer is not public.
-
-    The peer is where the request's bytes would go, whatever a second DNS answer said.
-    A proxy's own address is not checked (the proxy connects onwards, not us)."""
-    if not _GUARDED.get() or conn.proxy is not None:
-        return
-    address = _ip(str(sock.getpeername()[0]))
-    if not _is_public(address):
-        sock.close()
-        raise _PeerRefused(address)
-
-
-class _VettedHTTPConnection(urllib3.connection.HTTPConnection):
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # connected, nothing sent yet
-        _vet_peer(self, sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        if self.sock is not None:  # kept alive from an earlier, maybe unguarded, request
-            _vet_peer(self, self.sock)
-        super().request(*args, **kwargs)
-
-
-class _VettedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    """As above; certificate checks and SNI still use the URL's host name."""
-
-    def _new_conn(self) -> socket.socket:
-        sock = super()._new_conn()  # before the TLS handshake
-        _vet_peer(self, sock)
-        return sock
-
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        if self.sock is not None:
-            _vet_peer(self, self.sock)
-        super().request(*args, **kwargs)
-
-
-class _VettedHTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _VettedHTTPConnection
-
-
-class _VettedHTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _VettedHTTPSConnection
-
-
-class _VettedAdapter(requests.adapters.HTTPAdapter):
-    """requests' adapter with vetted direct connections (proxied ones keep urllib3's own)."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _VettedHTTPPool,
-                                                   "https": _VettedHTTPSPool}
 
 
 def _check_deadline(attempt: _Attempt) -> None:
