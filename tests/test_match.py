@@ -126,6 +126,40 @@ def test_normalize(raw, expected):
     assert normalize(raw) == expected
 
 
+def _normalize_letter_by_letter(text: str) -> str:
+    """The rule of `normalize`, spelled out one character at a time (it takes shortcuts
+    for ASCII and for text without Cyrillic): compatibility forms, casefold, accents off
+    except on Cyrillic letters (but ё → е), curly apostrophes and dashes unified."""
+    import unicodedata
+
+    from watcher.pipeline import match
+    text = unicodedata.normalize("NFKC", text).translate(match._APOSTROPHES).translate(match._DASHES)
+    out: list[str] = []
+    for ch in unicodedata.normalize("NFKD", text.casefold()):
+        base = out[-1] if out else ""
+        cyrillic = "\u0400" <= base <= "\u04ff"
+        if unicodedata.combining(ch) and not (cyrillic and not (base == "е" and ch == "\u0308")):
+            continue
+        out.append(ch)
+    text = unicodedata.normalize("NFC", "".join(out)).translate(match._LETTERS)
+    return " ".join(text.split())
+
+
+# Letters that make the shortcuts matter: accents (precomposed and combining), Cyrillic
+# with й/ё/ї, compatibility forms, curly quotes and dashes, marks at the very start.
+_TRICKY = st.text(alphabet=st.sampled_from(
+    list("abcXYZ '`-\t") + list("éÉàçñüöŁøÆœß’‘—–") + list("еиіуЕИёйїўЁЙЇ") +
+    ["\u0301", "\u0308", "\u0306", "\u0327", "\u064e", "Ｄ", "Ｐ", "𝐀", "\u00a0"]), max_size=40)
+
+
+_ASCII = st.text(alphabet="abcXYZ '`-\t.", max_size=30)
+
+
+@given(st.one_of(_ASCII, _TRICKY, st.text(max_size=40)))
+def test_normalize_shortcuts_agree_with_the_letter_by_letter_rule(text):
+    assert normalize(text) == _normalize_letter_by_letter(text)
+
+
 @given(st.text(max_size=60))
 def test_normalize_is_idempotent(text):
     once = normalize(text)
