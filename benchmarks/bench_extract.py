@@ -8,7 +8,8 @@ as the pipeline does from the feed's config) and prints MB/s and articles/s. The
 quantulum3's `parser.parse` on a sample of the same texts, if it is installed
 (`pip install quantulum3`; only this benchmark uses it).
 
-    python benchmarks/bench_extract.py [--corpus DIR] [--limit N] [--repeat R] [--quantulum-sample N]
+    python benchmarks/bench_extract.py [--corpus DIR] [--limit N] [--repeat R]
+        [--quantulum-sample N]
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def _en(base: Path) -> Iterator[tuple[str, str]]:
 
 def load(base: Path, limit: int) -> list[tuple[str, str]]:
     """Up to `limit` texts, interleaved across languages so every language is in any prefix."""
-    sources = [_de(base), _fr(base), _it(base), _txt(base, "ru", "ru"), _txt(base, "uk", "uk"), _en(base)]
+    sources = [_de(base), _fr(base), _it(base),
+               _txt(base, "ru", "ru"), _txt(base, "uk", "uk"), _en(base)]
     out: list[tuple[str, str]] = []
     while sources and len(out) < limit:
         for src in list(sources):
@@ -97,7 +99,8 @@ def bench_quantulum(texts: list[str]) -> float | None:
     try:
         from quantulum3 import parser  # type: ignore[import-not-found]
     except Exception as e:  # noqa: BLE001 - any failure to import means "not available"
-        print(f"quantulum3: not available ({type(e).__name__}: {e}); pip install quantulum3 to compare")
+        print(f"quantulum3: not available ({type(e).__name__}: {e}); "
+              "pip install quantulum3 to compare")
         return None
     parser.parse("warm-up 3 km")
     start = time.perf_counter()

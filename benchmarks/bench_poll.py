@@ -55,7 +55,8 @@ def config(tmp: Path, urls: list[str], topics: int) -> Path:
                    f"figures: [evacuated]}}\n" for k in range(topics))
     path = tmp / "watcher.yaml"
     path.write_text(f"database: sqlite:///{tmp / 'bench.db'}\n"
-                    "fetch: {timeout: 30s, concurrency: 8, per_host_concurrency: 8, host_spacing: 0s}\n"
+                    "fetch: {timeout: 30s, concurrency: 8, per_host_concurrency: 8, "
+                    "host_spacing: 0s}\n"
                     f"feeds:\n{feeds}topics:\n{tops}channels: []\n")
     return path
 
@@ -89,7 +90,8 @@ def main() -> None:
         wall = time.perf_counter() - started
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         w.close()
-        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # reading workers (parse, match, extract)
+        # reading workers (parse, match, extract)
+        workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     fp = feedparser_alone(docs)
     entries = report.total("new_entries")
     print(f"feeds {args.feeds} × {args.entries} entries, {args.topics} topics, "

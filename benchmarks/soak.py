@@ -196,7 +196,8 @@ def _metric(metrics: str, name: str) -> float:
 
 def _flat(samples: list[Sample]) -> bool:
     first, last = samples[0], samples[-1]
-    return (last.rss_kb - first.rss_kb) / 1024 <= RSS_GROWTH_MB and last.fds - first.fds <= FD_GROWTH
+    grew_mb = (last.rss_kb - first.rss_kb) / 1024
+    return grew_mb <= RSS_GROWTH_MB and last.fds - first.fds <= FD_GROWTH
 
 
 def _print_report(samples: list[Sample], feeds: FeedServer, hook, log_text: str,  # type: ignore[no-untyped-def]

@@ -12,7 +12,8 @@ compares its claims with the gold claims:
 Gold files: JSON lines (figures-dev.jsonl) or YAML (tests/data/extract_cases.yaml: a list
 of the same objects). `--in-process` calls `run_batch` directly instead of the CLI.
 
-    python scripts/eval_extraction.py [--gold PATH] [--section NAME] [--json] [--in-process] [--show-errors]
+    python scripts/eval_extraction.py [--gold PATH] [--section NAME] [--json] [--in-process]
+        [--show-errors]
 """
 
 from __future__ import annotations
@@ -62,12 +63,14 @@ def _run_cli(lines: str) -> str:
         f.write(lines)
     try:
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        done = subprocess.run([sys.executable, "-m", "watcher", "extract", "--json", "--batch", f.name],
-                              capture_output=True, text=True, cwd=ROOT, env=env, timeout=600, check=False)
+        cmd = [sys.executable, "-m", "watcher", "extract", "--json", "--batch", f.name]
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env,
+                              timeout=600, check=False)
     finally:
         os.unlink(f.name)
     if done.returncode != 0:
-        raise SystemExit(f"eval: `watcher extract --batch` failed (exit {done.returncode}): {done.stderr.strip()}")
+        raise SystemExit(f"eval: `watcher extract --batch` failed (exit {done.returncode}): "
+                         f"{done.stderr.strip()}")
     return done.stdout
 
 
@@ -94,7 +97,8 @@ def _strict(g: dict[str, Any], p: dict[str, Any]) -> bool:
     return _lenient(g, p) and g.get("qualifier") == p.get("qualifier") and same_max
 
 
-def match(gold: list[dict[str, Any]], pred: list[dict[str, Any]], strict: bool) -> list[tuple[int, int]]:
+def match(gold: list[dict[str, Any]], pred: list[dict[str, Any]],
+          strict: bool) -> list[tuple[int, int]]:
     """Pairs (gold index, pred index); strict-compatible pairs are taken first."""
     used: set[int] = set()
     pairs = []
@@ -165,7 +169,8 @@ def evaluate(cases: list[dict[str, Any]], found: dict[str, list[dict[str, Any]]]
         gold, pred = case.get("claims") or [], found.get(case["id"], [])
         overall.add(gold, pred)
         per_lang[case.get("lang") or "?"].add(gold, pred)
-    return {"overall": overall.scores(), "languages": {k: v.scores() for k, v in sorted(per_lang.items())}}
+    languages = {k: v.scores() for k, v in sorted(per_lang.items())}
+    return {"overall": overall.scores(), "languages": languages}
 
 
 def errors(cases: list[dict[str, Any]], found: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -184,22 +189,27 @@ def errors(cases: list[dict[str, Any]], found: dict[str, list[dict[str, Any]]]) 
         for gi, pi in pairs:
             g, p = gold[gi], pred[pi]
             if not _strict(g, p):
-                lines.append(f"{case['id']} QUALIFIER gold {g['qualifier']}/{g.get('value_max')} got {_brief(p)}")
+                lines.append(f"{case['id']} QUALIFIER gold "
+                             f"{g['qualifier']}/{g.get('value_max')} got {_brief(p)}")
             if not _source_ok(g.get("source"), p.get("source")):
-                lines.append(f"{case['id']} SOURCE gold {g.get('source')!r} got {p.get('source')!r}")
+                lines.append(f"{case['id']} SOURCE gold {g.get('source')!r} "
+                             f"got {p.get('source')!r}")
     return lines
 
 
 def _brief(p: dict[str, Any]) -> str:
-    return f"{p['metric']} {p['value']} {p.get('value_max')} {p['qualifier']} src={p.get('source')!r}"
+    return (f"{p['metric']} {p['value']} {p.get('value_max')} {p['qualifier']} "
+            f"src={p.get('source')!r}")
 
 
 def table(result: dict[str, Any]) -> str:
-    head = f"{'':8} {'P':>6} {'R':>6} {'F1':>6} {'strictF1':>9} {'source':>7} {'named':>6} {'null':>6} {'gold':>5} {'pred':>5}"
+    head = (f"{'':8} {'P':>6} {'R':>6} {'F1':>6} {'strictF1':>9} {'source':>7} {'named':>6} "
+            f"{'null':>6} {'gold':>5} {'pred':>5}")
     rows = [head]
     for name, s in [("overall", result["overall"])] + list(result["languages"].items()):
-        rows.append(f"{name:8} {s['precision']:6.3f} {s['recall']:6.3f} {s['f1']:6.3f} {s['strict_f1']:9.3f} "
-                    f"{s['source_accuracy']:7.3f} {s['source_named_accuracy']:6.3f} {s['source_null_accuracy']:6.3f} "
+        rows.append(f"{name:8} {s['precision']:6.3f} {s['recall']:6.3f} {s['f1']:6.3f} "
+                    f"{s['strict_f1']:9.3f} {s['source_accuracy']:7.3f} "
+                    f"{s['source_named_accuracy']:6.3f} {s['source_null_accuracy']:6.3f} "
                     f"{s['gold']:5d} {s['predicted']:5d}")
     return "\n".join(rows)
 
@@ -207,10 +217,12 @@ def table(result: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--gold", type=Path, default=DEFAULT_GOLD, help="gold cases (.jsonl or .yaml)")
-    ap.add_argument("--section", default="cases", help="which list of a YAML gold file (cases, blind)")
+    ap.add_argument("--section", default="cases",
+                    help="which list of a YAML gold file (cases, blind)")
     ap.add_argument("--json", action="store_true", help="print scores as JSON")
     ap.add_argument("--in-process", action="store_true", help="call run_batch instead of the CLI")
-    ap.add_argument("--show-errors", action="store_true", help="list every miss, extra and mismatch")
+    ap.add_argument("--show-errors", action="store_true",
+                    help="list every miss, extra and mismatch")
     args = ap.parse_args(argv)
     if not args.gold.exists():
         print(f"eval: gold set {args.gold} not found; pass --gold PATH", file=sys.stderr)

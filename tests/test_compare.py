@@ -47,10 +47,11 @@ def test_rules(history, claim, kind):
 
 def test_min_change_absolute_and_percent():
     history = [fig(1000)]
-    assert decide(fig(1040, days=1), history, AlertSettings(min_change=50)).kind == "below_threshold"
-    assert decide(fig(1060, days=1), history, AlertSettings(min_change=50)).kind == "changed"
-    assert decide(fig(1040, days=1), history, AlertSettings(min_change="5%")).kind == "below_threshold"
-    assert decide(fig(1060, days=1), history, AlertSettings(min_change="5%")).kind == "changed"
+    absolute, percent = AlertSettings(min_change=50), AlertSettings(min_change="5%")
+    assert decide(fig(1040, days=1), history, absolute).kind == "below_threshold"
+    assert decide(fig(1060, days=1), history, absolute).kind == "changed"
+    assert decide(fig(1040, days=1), history, percent).kind == "below_threshold"
+    assert decide(fig(1060, days=1), history, percent).kind == "changed"
 
 
 def test_decision_names_the_prior_figure_it_was_compared_with():

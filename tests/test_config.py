@@ -76,7 +76,8 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys(tmp_path: Path
     (problem,) = _problems(path, env={})
     assert (problem.line, problem.key) == (2, "fetch.proxy")
     assert problem.message == ("unknown key 'proxy'; allowed here: timeout, max_bytes, user_agent, "
-                               "concurrency, per_host_concurrency, host_spacing, allow_private_networks")
+                               "concurrency, per_host_concurrency, host_spacing, "
+                               "allow_private_networks")
 
 
 def test_a_section_given_as_text_instead_of_a_list(tmp_path: Path) -> None:

@@ -31,8 +31,8 @@ def write_config(tmp: Path, feeds: dict[str, tuple[str, str]], *, webhook: str |
     webhook channel `ops` when `webhook` is given. Rewrites the same file each time."""
     feed_text = "".join(f"\n  - id: {fid}\n    url: {url}\n    interval: {interval}"
                         for fid, (url, interval) in feeds.items())
-    channels = (f"\n  - id: ops\n    type: webhook\n    url: {webhook}\n    schedule: \"{schedule}\""
-                if webhook else " []")
+    channels = (f"\n  - id: ops\n    type: webhook\n    url: {webhook}\n"
+                f"    schedule: \"{schedule}\"" if webhook else " []")
     path = tmp / "watcher.yaml"
     path.write_text(f"""database: sqlite:///{tmp / 'watcher.db'}
 fetch: {{host_spacing: 0s}}
@@ -118,7 +118,8 @@ def test_a_stop_signal_lets_the_slow_poll_in_hand_finish_then_exits_0(tmp_path, 
 
 # -- reloading --------------------------------------------------------------------------
 @pytest.mark.slow
-def test_sighup_with_a_valid_config_polls_the_new_feed_and_delivers_to_the_changed_channel(tmp_path):
+def test_sighup_with_a_valid_config_polls_the_new_feed_and_delivers_to_the_changed_channel(
+        tmp_path):
     with FeedServer() as feeds, webhook_receiver() as old_hook, webhook_receiver() as new_hook:
         feeds.set("/wire.xml", rss([FIRST]))
         feeds.set("/herald.xml", rss([LATER]))

@@ -97,11 +97,13 @@ def test_run_polls_delivers_and_stops_cleanly_on_sigterm(tmp_path):
         config = dprk_config(tmp_path, feed_url=feeds.url("/wire.xml"), smtp_port=smtp.port,
                              webhook_url=hook.url, interval="1s")
         with subprocess.Popen(watcher_cmd("--config", str(config), "run"), cwd=REPO,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as daemon:
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) as daemon:
             try:
                 _wait_for(lambda: len(webhook_changes(hook)) >= 1, daemon)
                 feeds.set("/wire.xml", rss([LATER, FIRST]))
-                _wait_for(lambda: len(webhook_changes(hook)) >= 2 and len(smtp.messages) >= 2, daemon)
+                _wait_for(lambda: len(webhook_changes(hook)) >= 2 and len(smtp.messages) >= 2,
+                          daemon)
                 daemon.send_signal(signal.SIGTERM)
                 code = daemon.wait(timeout=15)
             finally:

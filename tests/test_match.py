@@ -133,7 +133,8 @@ def _normalize_letter_by_letter(text: str) -> str:
     import unicodedata
 
     from watcher.pipeline import match
-    text = unicodedata.normalize("NFKC", text).translate(match._APOSTROPHES).translate(match._DASHES)
+    text = (unicodedata.normalize("NFKC", text)
+            .translate(match._APOSTROPHES).translate(match._DASHES))
     out: list[str] = []
     for ch in unicodedata.normalize("NFKD", text.casefold()):
         base = out[-1] if out else ""

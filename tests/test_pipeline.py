@@ -24,8 +24,10 @@ def item(guid: str, text: str, days: float = 0) -> Item:
     return Item(guid, f"Report {guid}", text, T0 + timedelta(days=days))
 
 
-KILLED_600 = "About 600 North Korean soldiers have been killed in Kursk, South Korea's intelligence service said."
-KILLED_2000 = "About 2,000 North Korean soldiers have been killed in Kursk, South Korea's intelligence service said."
+KILLED_600 = ("About 600 North Korean soldiers have been killed in Kursk, "
+              "South Korea's intelligence service said.")
+KILLED_2000 = ("About 2,000 North Korean soldiers have been killed in Kursk, "
+               "South Korea's intelligence service said.")
 
 
 @pytest.fixture
@@ -59,7 +61,8 @@ def make(tmp_path, feeds, database):
 
 
 def decisions(w) -> list[tuple[str, str, float]]:
-    return [(kind, c.metric, c.current.value) for kind, _, c in w.store.outbox.decisions("dprk-troops")]
+    found = w.store.outbox.decisions("dprk-troops")
+    return [(kind, c.metric, c.current.value) for kind, _, c in found]
 
 
 def test_articles_arriving_together_are_compared_in_publication_order(feeds, make):
@@ -139,11 +142,12 @@ def test_one_broken_feed_does_not_stop_the_others(tmp_path, feeds):
 WIRE_STORY = ("About 600 North Korean soldiers have been killed fighting for Russia in the Kursk "
               "region, South Korea's intelligence service told lawmakers on Thursday, adding that "
               "the troops had little experience of drone warfare and were used in mass assaults.")
-COPY_STORY = ("SEOUL (Wire) - About 600 North Korean soldiers have been killed fighting for Russia in "
-              "the Kursk region, South Korea's intelligence service told lawmakers on Thursday, "
-              "adding that the troops had little experience of drone warfare and were used in assaults.")
-KYIV_STORY = ("Ukraine's military intelligence said about 1,000 North Korean soldiers had been killed "
-              "in Kursk.")
+COPY_STORY = ("SEOUL (Wire) - About 600 North Korean soldiers have been killed fighting for "
+              "Russia in the Kursk region, South Korea's intelligence service told lawmakers on "
+              "Thursday, adding that the troops had little experience of drone warfare and were "
+              "used in assaults.")
+KYIV_STORY = ("Ukraine's military intelligence said about 1,000 North Korean soldiers had been "
+              "killed in Kursk.")
 
 
 def test_a_syndicated_copy_corroborates_and_never_revives_an_old_figure(tmp_path, feeds):
@@ -152,7 +156,8 @@ def test_a_syndicated_copy_corroborates_and_never_revives_an_old_figure(tmp_path
     feeds.set("/herald.xml", rss([Item("h1", "Seoul: Pyongyang's losses mount",
                                        COPY_STORY, T0 + timedelta(days=2))]))
     config = dprk_config(tmp_path, feed_url=feeds.url("/wire.xml"), webhook_url="http://127.0.0.1:9/x")
-    extra = "".join(f"  - id: {name}\n    url: {feeds.url(f'/{name}.xml')}\n" for name in ("kyiv", "herald"))
+    extra = "".join(f"  - id: {name}\n    url: {feeds.url(f'/{name}.xml')}\n"
+                    for name in ("kyiv", "herald"))
     config.write_text(config.read_text().replace("topics:", extra + "topics:", 1))
     w = make_watcher(load_settings(config, env={}), clock=lambda: T0 + timedelta(days=3))
     try:

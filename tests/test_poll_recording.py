@@ -15,7 +15,8 @@ from tests.support.scenario import NK_600, Item, dprk_config, rss, watcher_cmd
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2025, 10, 24, 6, tzinfo=UTC)
-PLAIN = [Item("rain", "Rain in Rome", "Heavy rain fell on Rome on Friday, closing two schools.", T0),
+PLAIN = [Item("rain", "Rain in Rome",
+              "Heavy rain fell on Rome on Friday, closing two schools.", T0),
          Item("sun", "Sun in Milan", "Milan enjoyed a sunny morning, forecasters said.",
               T0 + timedelta(hours=1))]
 LATE_SITE = Item("snow", "Snow in Turin", "Snow is expected in Turin next week.", T0)

@@ -97,7 +97,8 @@ def test_every_corpus_feed_is_polled_and_each_entry_stored_once(tmp_path, capsys
                       and "empty" not in f.error and "JSON" not in f.error]
     assert not fetch_failures, fetch_failures[:3]
     wrong = {k: (stored[k], n) for k, n in expected.items() if stored[k] != n}
-    assert not wrong, f"stored vs parseable entries differ for {len(wrong)} feeds: {list(wrong.items())[:5]}"
+    assert not wrong, (f"stored vs parseable entries differ for {len(wrong)} feeds: "
+                       f"{list(wrong.items())[:5]}")
     assert first.total("new_entries") == sum(expected.values())
     assert second.total("new_entries") == 0 and second.total("updated_entries") == 0
     with capsys.disabled():

@@ -161,7 +161,8 @@ def test_failed_feeds_back_off_and_retry_after_is_honoured(polled):
     for feed_id in ("storm1", "storm2", "storm3", "hang", "huge"):
         assert states[feed_id].consecutive_failures == 1
         # 15 min interval doubled once, ±10% jitter
-        assert NOW + timedelta(minutes=27) <= states[feed_id].next_poll_at <= NOW + timedelta(minutes=33)
+        next_poll = states[feed_id].next_poll_at
+        assert NOW + timedelta(minutes=27) <= next_poll <= NOW + timedelta(minutes=33)
     assert states["normal"].consecutive_failures == 0
 
 

@@ -34,7 +34,8 @@ def _change(store: Store, change_id: str, value: float, channels=("desk", "ops")
     with store.transaction():
         claim_id = store.claims.add("dprk", claim, article_id=None, published=NOW, now=NOW)
         record = FigureRecord(value, None, "approx", "NIS", NOW, "quote")
-        change = FigureChange(change_id, "dprk", "DPRK troops", "killed", "new", None, record, "first")
+        change = FigureChange(change_id, "dprk", "DPRK troops", "killed", "new", None, record,
+                              "first")
         store.outbox.record_change(change, alert=True, claim_id=claim_id, previous_claim_id=None,
                                    channels=list(channels), now=NOW)
 

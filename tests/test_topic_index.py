@@ -99,7 +99,8 @@ def _poll_with(tmp_path, feeds, name: str, pool_from: int):
     try:
         report = w.poll()
         used_pool = w.pipeline.readers._pool is not None
-        changes = [(k, c.metric, c.current.value) for k, _, c in w.store.outbox.decisions("dprk-troops")]
+        found = w.store.outbox.decisions("dprk-troops")
+        changes = [(k, c.metric, c.current.value) for k, _, c in found]
     finally:
         w.close()
     assert w.pipeline.readers._pool is None  # closed with the watcher

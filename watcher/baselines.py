@@ -47,7 +47,8 @@ def load_baselines(path: Path) -> list[Baseline]:
         try:
             baselines.append(Baseline.model_validate(item))
         except ValidationError as e:
-            problems += [ConfigProblem(str(path), None, f"[{index}]." + ".".join(map(str, err["loc"])),
+            problems += [ConfigProblem(str(path), None,
+                                       f"[{index}]." + ".".join(map(str, err["loc"])),
                                        err["msg"]) for err in e.errors()]
     if problems:
         raise ConfigError(problems)

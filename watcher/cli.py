@@ -67,7 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="watcher", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="watcher", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"watcher {__version__}")
     _global_options(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -131,7 +132,8 @@ def _add_digest(sub) -> None:  # type: ignore[no-untyped-def]
                  "channel's settings.",
                  "examples:\n  watcher digest --preview\n  watcher digest --channel desk --test\n"
                  "  watcher digest --retry")
-    p.add_argument("--channel", metavar="ID", action="append", help="only this channel (repeatable)")
+    p.add_argument("--channel", metavar="ID", action="append",
+                   help="only this channel (repeatable)")
     p.add_argument("--preview", action="store_true", help="print what would be sent; send nothing")
     p.add_argument("--retry", action="store_true", help="also resend waiting and failed digests")
     p.add_argument("--test", action="store_true", help="send a sample digest to check the channel")
@@ -150,8 +152,9 @@ def _add_extract(sub) -> None:  # type: ignore[no-untyped-def]
                  "  watcher extract --topic dprk-troops article.txt")
     p.add_argument("file", nargs="?", metavar="FILE", help="text file (default: stdin)")
     p.add_argument("--lang", metavar="L", help="language: en it fr de es ru uk (default: guessed)")
-    p.add_argument("--topic", metavar="ID", help="only figures about this topic's subject, and only "
-                   "its figures (needs the config)")
+    p.add_argument("--topic", metavar="ID",
+                   help="only figures about this topic's subject, and only its figures "
+                   "(needs the config)")
     p.add_argument("--json", action="store_true", help="one claim JSON object per line")
     p.add_argument("--batch", action="store_true", help="input is JSON lines {id, lang, text}")
     p.set_defaults(handler=cmd_extract)
@@ -328,7 +331,8 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
     settings = _load(args)
     if args.topic and args.topic not in {t.id for t in settings.topics}:
-        hint = f"; for a metric write --metric {args.topic}" if args.topic in BUILTIN_METRICS else ""
+        hint = (f"; for a metric write --metric {args.topic}"
+                if args.topic in BUILTIN_METRICS else "")
         raise ConfigError(f"no topic {args.topic!r} in the config (known: "
                           f"{', '.join(t.id for t in settings.topics)}){hint}")
     with Store(settings.database) as store:
@@ -401,7 +405,8 @@ def _channel_ids(settings, wanted: list[str] | None) -> list[str]:  # type: igno
         return known
     unknown = [c for c in wanted if c not in known]
     if unknown:
-        raise ConfigError(f"no channel {', '.join(unknown)} in the config (known: {', '.join(known)})")
+        raise ConfigError(f"no channel {', '.join(unknown)} in the config "
+                          f"(known: {', '.join(known)})")
     return wanted
 
 

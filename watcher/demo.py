@@ -70,7 +70,8 @@ def run_demo(output: Path | None, out: TextIO) -> int:
                 clock.now, feeds.until = step.moment, step.moment
                 _run_step(number, step, watcher, mail, hooks, out)
             out.write("\nWhat watcher knows now (`watcher figures`):\n")
-            print_figures(watcher.store, settings, None, None, as_json=False, explain=False, out=out)
+            print_figures(watcher.store, settings, None, None, as_json=False, explain=False,
+                          out=out)
         finally:
             watcher.close()
     _print_outputs(folder, config, mail, hooks, out)

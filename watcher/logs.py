@@ -155,4 +155,5 @@ def _plain(value: Any) -> str | None:
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS and not k.startswith("_")}
+    return {k: v for k, v in vars(record).items()
+            if k not in _STANDARD_ATTRS and not k.startswith("_")}

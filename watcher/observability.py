@@ -200,13 +200,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, b"ok\n")
         elif path == "/readyz":
             problem = self.owner.ready()
-            self._reply(503, f"not ready: {problem}\n".encode()) if problem else self._reply(200, b"ready\n")
+            if problem:
+                self._reply(503, f"not ready: {problem}\n".encode())
+            else:
+                self._reply(200, b"ready\n")
         elif path == "/metrics":
             self._reply(200, self.owner.metrics.render(), CONTENT_TYPE_LATEST)
         else:
             self._reply(404, b"not found: try /healthz, /readyz or /metrics\n")
 
-    def _reply(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+    def _reply(self, status: int, body: bytes,
+               content_type: str = "text/plain; charset=utf-8") -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

@@ -200,7 +200,8 @@ def print_status(store: Store, settings: Settings, *, as_json: bool, out: TextIO
                               "channels": [b.__dict__ for b in backlog]}, indent=2) + "\n")
         return
     _print_feed_health(health, now, out)
-    out.write(f"\n{'channel':<24} {'waiting':>8} {'pending':>8} {'failed':>8} {'sent':>6}  last error\n")
+    out.write(f"\n{'channel':<24} {'waiting':>8} {'pending':>8} {'failed':>8} {'sent':>6}"
+              "  last error\n")
     for b in backlog:
         out.write(f"{b.channel_id:<24} {b.undigested:>8} {b.pending:>8} {b.dead:>8} {b.sent:>6}  "
                   f"{b.last_error or ''}\n")

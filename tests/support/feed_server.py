@@ -1,4 +1,5 @@
-"""A real HTTP server on 127.0.0.1 for tests: serve bytes per path, script misbehaviour, record requests.
+"""A real HTTP server on 127.0.0.1 for tests: serve bytes per path, script misbehaviour,
+record requests.
 
 Owns: a threaded `http.server` bound to an ephemeral loopback port, a table of scripted
 responses per path, and a log of every request received. It does not own any watcher
@@ -198,7 +199,8 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
-        self.owner._record(RecordedRequest(self.command, self.path, headers, body, time.monotonic()))
+        request = RecordedRequest(self.command, self.path, headers, body, time.monotonic())
+        self.owner._record(request)
         resp = self.owner._next_response(self.path.split("?")[0])
         if resp is None:
             resp = Response(body=b"not found", status=404, content_type="text/plain")
@@ -259,7 +261,8 @@ def _not_modified(resp: Response, req_headers: Mapping[str, str]) -> bool:
         return False
     if resp.etag is not None and req_headers.get("if-none-match") == resp.etag:
         return True
-    return resp.last_modified is not None and req_headers.get("if-modified-since") == resp.last_modified
+    return (resp.last_modified is not None
+            and req_headers.get("if-modified-since") == resp.last_modified)
 
 
 def _response_headers(resp: Response, status: int, body_len: int) -> dict[str, str]:

@@ -29,8 +29,8 @@ NK_600 = Item("nk-1", "North Korean troops suffer losses in Kursk",
               "region, South Korea's intelligence service said on Thursday.",
               datetime(2025, 10, 24, 9, tzinfo=UTC))
 NK_2000 = Item("nk-2", "Toll rises among North Korean troops in Russia",
-               "About 2,000 North Korean soldiers have been killed fighting for Russia in the Kursk "
-               "region, South Korea's intelligence service said on Monday.",
+               "About 2,000 North Korean soldiers have been killed fighting for Russia in the "
+               "Kursk region, South Korea's intelligence service said on Monday.",
                datetime(2025, 11, 10, 9, tzinfo=UTC))
 
 

@@ -154,7 +154,8 @@ def load_scenario(path: Path) -> Scenario:
     declared = {f["id"] for f in data["feeds"]}
     for step in steps:
         if undeclared := set(step.feeds) - declared:
-            raise ValueError(f"{path.name} step {step.index}: feeds {sorted(undeclared)} not declared")
+            raise ValueError(f"{path.name} step {step.index}: "
+                             f"feeds {sorted(undeclared)} not declared")
     return Scenario(name=path.stem, lang=data["lang"], story=data.get("story", ""),
                     topic=data["topic"], feeds=data["feeds"], steps=steps)
 
@@ -178,7 +179,8 @@ def _step(index: int, raw: dict[str, Any], known: dict[str, Item]) -> Step:
     for e in raw.get("expect") or []:
         _check(f"step {index} expect", e, EXPECT_KEYS, {"metric", "kind", "value", "previous"})
         if e["kind"] not in KINDS:
-            raise ValueError(f"step {index}: kind {e['kind']!r} is never delivered (one of {sorted(KINDS)})")
+            raise ValueError(f"step {index}: kind {e['kind']!r} is never delivered "
+                             f"(one of {sorted(KINDS)})")
     feeds = {}
     before = set(known)
     for feed_id, items in (raw.get("feeds") or {}).items():

@@ -2,8 +2,9 @@
 
 This package owns *how* a digest leaves watcher: `email` (SMTP, text + HTML),
 `webhook` (signed JSON POST: watcher's JSON, Slack or Discord) and, when the optional
-Apprise package is installed, `apprise` (100+ notification services). Each deliverer takes its validated channel settings and
-sends one `Digest`, raising `DeliveryError` with `retryable` set when it fails.
+Apprise package is installed, `apprise` (100+ notification services). Each deliverer takes
+its validated channel settings and sends one `Digest`, raising `DeliveryError` with
+`retryable` set when it fails.
 
 It does not decide *when* to send, batch changes, retry or remember what was sent:
 that is `watcher.deliver.outbox` and `watcher.storage`. Config validation of the

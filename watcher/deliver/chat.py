@@ -74,7 +74,8 @@ def _slack_link(link: LinkView) -> str:
 
 
 def _slack_change(topic_name: str, change: ChangeView) -> str:
-    lines = [f"*{slack_escape(change.headline)}*  _{change.kind_label}_ · {slack_escape(topic_name)}"]
+    lines = [f"*{slack_escape(change.headline)}*  _{change.kind_label}_ · "
+             f"{slack_escape(topic_name)}"]
     source = f", according to {slack_escape(change.now_source)}" if change.now_source else ""
     lines.append(f"now: {slack_escape(change.now)}{source} ({change.now_date})")
     if change.before:

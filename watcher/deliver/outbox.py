@@ -135,7 +135,8 @@ class OutboxSender:
         except DeliveryError as e:
             return self._failed(item, e, now)
         self.store.outbox.mark_sent(item.id, now)
-        log.info("channel %s: delivered digest %s (%d changes)", channel, item.id[:12], len(item.changes))
+        log.info("channel %s: delivered digest %s (%d changes)", channel, item.id[:12],
+                 len(item.changes))
         return SendReport(channel, item.id, len(item.changes), True)
 
     def _failed(self, item: OutboxDigest, error: DeliveryError, now: datetime) -> SendReport:

@@ -2,8 +2,8 @@
 
 This module owns how a digest reads: the subject that says what changed, number and
 delta formatting ("600 → 2,000 (+1,400, +233%)"), qualifier words, the history at a
-glance, the short "feeds needing attention" block at the end (at most
-`ATTENTION_MAX` lines), and the safety of untrusted feed text (control characters dropped, links only
+glance, the short "feeds needing attention" block at the end (at most `ATTENTION_MAX`
+lines), and the safety of untrusted feed text (control characters dropped, links only
 http/https, HTML autoescaped by the templates). It also builds `sample_digest` for
 `watcher digest --test` and previews.
 

@@ -75,7 +75,8 @@ class ClaimRecorder:
         self.store = store
         self.topics = list(settings.topics)
 
-    def store_feed(self, feed_id: str, entries: Sequence[ReadEntry], now: datetime) -> FeedRecording:
+    def store_feed(self, feed_id: str, entries: Sequence[ReadEntry],
+                   now: datetime) -> FeedRecording:
         """Store a feed's new entries that belong to no topic (one transaction, as soon as
         the feed arrives: no claim, so their order does not matter); keep the others."""
         counts = Recorded()
@@ -143,8 +144,8 @@ class ClaimRecorder:
     def _original_of(self, topic: TopicSettings, entry: Entry, article: StoredArticle,
                      now: datetime) -> Candidate | None:
         since = now - COPY_WINDOW
-        candidates = [Candidate(*row) for row in self.store.articles.recent_with_claims(topic.id, since)
-                      if row[0] != article.id]
+        recent = self.store.articles.recent_with_claims(topic.id, since)
+        candidates = [Candidate(*row) for row in recent if row[0] != article.id]
         original = find_original(entry.text, candidates, feed_id=entry.feed_id)
         if original is not None:
             log.info("entry %r in %s is a copy of article %d in %s", entry.title, entry.feed_id,
@@ -156,7 +157,8 @@ class ClaimRecorder:
         """A copy's figures that the original stated corroborate it (dated as the original,
         so a late copy never turns an old figure back into the current one). Returns the
         copy's other figures, which are compared like any new claim."""
-        theirs = [c for c in self.store.claims.for_article(original.article_id) if c.topic_id == topic.id]
+        theirs = [c for c in self.store.claims.for_article(original.article_id)
+                  if c.topic_id == topic.id]
         rest = []
         for claim in claims:
             match = next((o for o in theirs if o.metric == claim.metric
@@ -175,7 +177,8 @@ class ClaimRecorder:
         alerts = 0
         published = min(article.effective_time, now)  # a feed's clock may run ahead of ours
         for claim in claims:
-            old = [c for c in previous_claims if c.topic_id == topic.id and c.metric == claim.metric]
+            old = [c for c in previous_claims
+                   if c.topic_id == topic.id and c.metric == claim.metric]
             record = _record(claim, article, published)
             if any(_same_claim(o, record) for o in old):
                 continue  # the edit did not touch this figure
@@ -198,7 +201,8 @@ class ClaimRecorder:
         change = FigureChange(
             id=_change_id(topic.id, claim, article), topic=topic.id, topic_name=topic.name,
             metric=claim.metric, kind=decision.kind,  # type: ignore[arg-type]
-            previous=decision.previous, current=record, reason=f"{decision.kind}: {decision.reason}",
+            previous=decision.previous, current=record,
+            reason=f"{decision.kind}: {decision.reason}",
         )
         self.store.outbox.record_change(change, alert=decision.alert, claim_id=claim_id,
                                         previous_claim_id=previous_claim_id,
@@ -234,7 +238,8 @@ class ClaimRecorder:
             claim_id = self.store.claims.add(topic.id, claim, article_id=article.id,
                                              published=b.published, now=now)
             change = FigureChange(_change_id(topic.id, claim, article), topic.id, topic.name,
-                                  b.metric, "baseline", None, record, "baseline: known before watcher")
+                                  b.metric, "baseline", None, record,
+                                  "baseline: known before watcher")
             self.store.outbox.record_change(change, alert=False, claim_id=claim_id,
                                             previous_claim_id=None, channels=[], now=now)
         return 1
@@ -249,7 +254,8 @@ def _record(claim: Claim, article: StoredArticle, published: datetime) -> Figure
 
 
 def _baseline_key(b: Baseline) -> str:
-    parts = [b.topic, b.metric, f"{b.value:g}", f"{b.value_max}", b.published.isoformat(), b.source or ""]
+    parts = [b.topic, b.metric, f"{b.value:g}", f"{b.value_max}", b.published.isoformat(),
+             b.source or ""]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
 

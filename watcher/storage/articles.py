@@ -123,7 +123,8 @@ class ArticleRepository:
 
     def _get(self, article_id: int) -> StoredArticle:
         with self._db.transaction() as conn:
-            row = conn.execute(select(schema.articles).where(schema.articles.c.id == article_id)).one()
+            query = select(schema.articles).where(schema.articles.c.id == article_id)
+            row = conn.execute(query).one()
         return _article(row)
 
 

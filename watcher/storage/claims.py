@@ -55,7 +55,8 @@ class ClaimRepository:
             ))
             return int(result.inserted_primary_key[0])  # type: ignore[index]
 
-    def history(self, topic_id: str, metric: str, *, include_superseded: bool = False) -> list[StoredClaim]:
+    def history(self, topic_id: str, metric: str, *,
+                include_superseded: bool = False) -> list[StoredClaim]:
         """Claims oldest first (publication time, then arrival order)."""
         query = _HISTORY_ALL if include_superseded else _HISTORY
         with self._db.transaction() as conn:
@@ -73,7 +74,8 @@ class ClaimRepository:
             conn.execute(update(schema.claims).where(schema.claims.c.id.in_(claim_ids))
                          .values(superseded=True))
 
-    def every(self, topic_id: str | None = None, since: datetime | None = None) -> list[StoredClaim]:
+    def every(self, topic_id: str | None = None,
+              since: datetime | None = None) -> list[StoredClaim]:
         """The whole history (superseded claims left out), by topic, metric and publication
         time; optionally one topic's, and only claims published since a time (exports)."""
         c = schema.claims

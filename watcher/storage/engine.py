@@ -54,7 +54,8 @@ def clean(value: str | None) -> str | None:
 def instance_lock_path(url: str) -> Path | None:
     """The lock file that keeps a second daemon off a SQLite database (None: not SQLite)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+    if (parsed.get_backend_name() != "sqlite" or not parsed.database
+            or parsed.database == ":memory:"):
         return None
     path = Path(parsed.database)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -220,7 +221,8 @@ def _set_version(conn: Connection, version: int, first: bool) -> None:
         conn.execute(insert(schema.meta).values(key="schema_version", value=str(version)))
     else:
         conn.execute(
-            update(schema.meta).where(schema.meta.c.key == "schema_version").values(value=str(version))
+            update(schema.meta).where(schema.meta.c.key == "schema_version")
+            .values(value=str(version))
         )
 
 
@@ -228,7 +230,8 @@ def _make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as e:
-        raise StorageError(f"database URL {url!r} is not a SQLAlchemy URL (e.g. sqlite:///data/watcher.db)") from e
+        raise StorageError(f"database URL {url!r} is not a SQLAlchemy URL "
+                           "(e.g. sqlite:///data/watcher.db)") from e
     if parsed.drivername == "postgresql":  # the driver `pip install watcher[postgres]` brings
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() != "sqlite":
@@ -248,7 +251,8 @@ def _server_engine(parsed: URL) -> Engine:
         shown = parsed.render_as_string(hide_password=True)
         hint = ("run: pip install 'watcher[postgres]'" if parsed.get_backend_name() == "postgresql"
                 else f"install the {parsed.get_driver_name()} driver")
-        raise StorageError(f"database {shown}: its driver is not installed ({e.name}); {hint}") from e
+        raise StorageError(f"database {shown}: its driver is not installed ({e.name}); "
+                           f"{hint}") from e
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -82,15 +82,18 @@ class Outbox:
             conn.execute(_ADD_CHANGE, dict(
                 id=change.id, topic_id=change.topic, metric=change.metric, kind=change.kind,
                 alert=alert, claim_id=claim_id, previous_claim_id=previous_claim_id,
-                reason=change.reason, created_at=to_db(now), payload=json.dumps(change_to_payload(change)),
+                reason=change.reason, created_at=to_db(now),
+                payload=json.dumps(change_to_payload(change)),
             ))
-            deliveries = [dict(id=_hash(change.id, channel), change_id=change.id, channel_id=channel,
-                               created_at=to_db(now)) for channel in channels if alert]
+            deliveries = [dict(id=_hash(change.id, channel), change_id=change.id,
+                               channel_id=channel, created_at=to_db(now))
+                          for channel in channels if alert]
             if deliveries:
                 conn.execute(_ADD_DELIVERY, deliveries)
         return True
 
-    def decisions(self, topic_id: str, metric: str | None = None) -> list[tuple[str, bool, FigureChange]]:
+    def decisions(self, topic_id: str,
+                  metric: str | None = None) -> list[tuple[str, bool, FigureChange]]:
         """(kind, alerted, change) for a topic, oldest first: what `figures --explain` shows."""
         c = schema.changes
         query = select(c).where(c.c.topic_id == topic_id)
@@ -211,7 +214,8 @@ class Outbox:
 
     def _set(self, digest_id: str, **values: object) -> None:
         with self._db.transaction() as conn:
-            conn.execute(update(schema.digests).where(schema.digests.c.id == digest_id).values(**values))
+            conn.execute(update(schema.digests).where(schema.digests.c.id == digest_id)
+                         .values(**values))
 
     def _digest(self, conn, row) -> OutboxDigest:  # type: ignore[no-untyped-def]
         d, c = schema.deliveries, schema.changes
@@ -285,7 +289,8 @@ def _record_payload(r: FigureRecord) -> dict:
     return {
         "value": r.value, "value_max": r.value_max, "qualifier": r.qualifier, "source": r.source,
         "published": to_db(r.published), "quote": r.quote, "lang": r.lang,
-        "articles": [{"title": a.title, "url": a.url, "feed": a.feed, "published": to_db(a.published)}
+        "articles": [{"title": a.title, "url": a.url, "feed": a.feed,
+                      "published": to_db(a.published)}
                      for a in r.articles],
     }
 

@@ -104,7 +104,8 @@ changes = Table(
     Column("id", String(64), primary_key=True),  # stable: same claim → same id
     Column("topic_id", String(64), nullable=False),
     Column("metric", String(64), nullable=False),
-    Column("kind", String(16), nullable=False),  # new/changed/conflict/corroborated/late/below_threshold
+    # new/changed/conflict/corroborated/late/below_threshold
+    Column("kind", String(16), nullable=False),
     Column("alert", Boolean, nullable=False),
     Column("claim_id", Integer, ForeignKey("claims.id"), nullable=False),
     Column("previous_claim_id", Integer, ForeignKey("claims.id")),
