@@ -139,6 +139,9 @@ class FeedSettings(_Section):
     min_interval: Duration = timedelta(minutes=5)
     max_interval: Duration = timedelta(hours=6)
     stale_after: Duration | None = None  # None: 10× the feed's median gap between entries
+    # poll no more often than the feed asks (<ttl>, sy:updatePeriod, Cache-Control max-age,
+    # Expires), up to max_interval when adaptive, else 24 h; never more often than `interval`
+    honour_feed_ttl: bool = True
 
     @model_validator(mode="after")
     def _bounds(self) -> FeedSettings:

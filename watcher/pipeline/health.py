@@ -1,6 +1,11 @@
 """Feed health: each feed's publishing rhythm, its polling interval, and whether it needs
 attention (failing, retired, or stale: silent for much longer than its rhythm predicts).
 
+The polling interval is the configured one (or the adaptive rhythm), lengthened when the
+feed asks for fewer polls (`polite_interval`): by its document (`<ttl>`, `sy:updatePeriod`,
+read by `pipeline.parse`) or by HTTP freshness (`Cache-Control: max-age`, `Expires`, read
+here). A feed's wish never shortens the interval and never stretches it past a cap.
+
 Pure functions over settings and stored `FeedState`s (`now` is a parameter); the
 orchestrator records what they compute, `watcher status` and digests show it.
 
@@ -10,9 +15,11 @@ Does not own: fetching, backoff arithmetic (the orchestrator's `_outcome`) or pr
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from statistics import median
 
 from watcher.config.models import FeedSettings, Settings
@@ -23,6 +30,8 @@ REASON_MAX = 240  # a digest line, not a log: server text beyond this is cut
 STALE_FACTOR = 10  # silent for 10× its median gap between entries: stale
 MIN_STALE = timedelta(hours=1)  # never call a feed stale sooner than this
 FAILING_AFTER = 3  # consecutive failed polls before a feed is reported as failing
+MAX_FEED_ASK = timedelta(hours=24)  # a feed's wish stretches polls this far at most
+# (an adaptive feed's own `max_interval` instead)
 
 
 def newest_published(published: Iterable[datetime | None], now: datetime) -> datetime | None:
@@ -42,6 +51,86 @@ def poll_interval(feed: FeedSettings, gap: float | None) -> timedelta:
     if not feed.adaptive or gap is None:
         return feed.interval
     return min(max(timedelta(seconds=gap), feed.min_interval), feed.max_interval)
+
+
+@dataclass(frozen=True)
+class FeedAsk:
+    """How long a feed asks to be left alone between polls, and what said so."""
+
+    seconds: float
+    said_by: str  # "ttl" (the document), "max-age" or "Expires" (the HTTP response)
+
+
+def polite_interval(feed: FeedSettings, interval: timedelta,
+                    asks: Iterable[FeedAsk | None]) -> tuple[timedelta, FeedAsk | None]:
+    """`interval` lengthened to the longest of the feed's `asks`, capped at the feed's
+    `max_interval` when adaptive, else at 24 h; never shortened. Returns the ask that
+    lengthened it too (None: it did not, or `honour_feed_ttl` is off)."""
+    ask = max((a for a in asks if a is not None), key=lambda a: a.seconds, default=None)
+    if ask is None or not feed.honour_feed_ttl:
+        return interval, None
+    wanted = min(timedelta(seconds=ask.seconds), feed_ask_cap(feed))
+    return (wanted, ask) if wanted > interval else (interval, None)
+
+
+def feed_ask_cap(feed: FeedSettings) -> timedelta:
+    return feed.max_interval if feed.adaptive else MAX_FEED_ASK
+
+
+def ask_reason(feed: FeedSettings, ask: FeedAsk) -> str:
+    """'feed asks ttl 1h', 'feed asks max-age 3650d, capped at 1d'."""
+    cap = feed_ask_cap(feed)
+    capped = f", capped at {short_span(cap)}" if ask.seconds > cap.total_seconds() else ""
+    return f"feed asks {ask.said_by} {short_span(timedelta(seconds=ask.seconds))}{capped}"
+
+
+def short_span(span: timedelta) -> str:
+    """'55m', '2h', '2h 10m', '3650d': to the minute, days only when whole."""
+    minutes = round(span.total_seconds() / 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 48 and not minutes and not hours % 24:
+        return f"{hours // 24}d"
+    if not hours:
+        return f"{minutes}m"
+    return f"{hours}h" + (f" {minutes}m" if minutes else "")
+
+
+def http_ask(headers: Mapping[str, str], now: datetime) -> FeedAsk | None:
+    """How long a response says it stays fresh: `Cache-Control: max-age` less its `Age`,
+    else `Expires` against the response's `Date` (else `now`); lower-case header names.
+    None when it says nothing, or no-store / no-cache (may change any time)."""
+    directives = _cache_control(headers.get("cache-control", ""))
+    if "no-store" in directives or "no-cache" in directives:
+        return None
+    if "max-age" in directives:
+        max_age, age = directives["max-age"], headers.get("age", "").strip()
+        if not max_age.isdigit():
+            return None  # an unreadable max-age means stale (RFC 9111 §4.2.1)
+        fresh = int(max_age) - (int(age) if age.isdigit() else 0)
+        return FeedAsk(fresh, "max-age") if fresh > 0 else None
+    expires = _http_date(headers.get("expires"))
+    if expires is None:
+        return None
+    left = (expires - (_http_date(headers.get("date")) or now)).total_seconds()
+    return FeedAsk(left, "Expires") if left > 0 else None
+
+
+_DIRECTIVE = re.compile(r"\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*(?:=\s*\"?([^\",]*)\"?)?\s*(?:,|$)")
+
+
+def _cache_control(value: str) -> dict[str, str]:
+    """Directive names (lower-case) → their value ("" for none)."""
+    return {m.group(1).lower(): (m.group(2) or "").strip() for m in _DIRECTIVE.finditer(value)}
+
+
+def _http_date(value: str | None) -> datetime | None:
+    try:
+        moment = parsedate_to_datetime(value.strip()) if value else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
 
 
 def stale_after(feed: FeedSettings, gap: float | None) -> timedelta | None:

@@ -31,9 +31,18 @@ from watcher.exceptions import ParseError
 from watcher.figures import Extractor
 from watcher.pipeline.fetch import Fetcher, FetchResult
 from watcher.pipeline.fulltext import decode_page, extract_main_text
-from watcher.pipeline.health import median_gap, newest_published, poll_interval
+from watcher.pipeline.health import (
+    FeedAsk,
+    ask_reason,
+    http_ask,
+    median_gap,
+    newest_published,
+    polite_interval,
+    poll_interval,
+    short_span,
+)
 from watcher.pipeline.politeness import HostLimiter, site_of
-from watcher.pipeline.reading import Analyser, ReadEntry
+from watcher.pipeline.reading import Analyser, FeedReading, ReadEntry
 from watcher.pipeline.record import ClaimRecorder, FeedRecording, Recorded
 from watcher.pipeline.workers import ReadingPool
 from watcher.storage import FeedState, FetchOutcome, Store
@@ -62,8 +71,12 @@ class FeedReport:
     changes: int = 0
     elapsed: float = 0.0
     pages: int = 0  # article pages fetched (full_text feeds)
+    next_poll: str | None = None  # "next poll in 1h (feed asks ttl 1h)": the feed lengthened it
 
     def summary(self) -> str:
+        return self._line() + (f"; {self.next_poll}" if self.next_poll else "")
+
+    def _line(self) -> str:
         if self.status == "error":
             return f"feed {self.feed_id}: FAILED {self.error} ({self.elapsed:.2f}s)"
         if self.status == "retired":
@@ -89,6 +102,7 @@ class _FetchedFeed:
     result: FetchResult
     report: FeedReport
     entries: tuple[ReadEntry, ...]
+    ttl: float | None  # what the document asks between polls (stored one if not read now)
 
 
 @dataclass
@@ -214,12 +228,14 @@ class Pipeline:
         result = self._get(state.url if state else feed.url, state, limiter)
         report = FeedReport(feed.id, status=result.status, http_status=result.http_status,
                             error=result.error)
-        entries = self._read(feed, result, report, in_pool) if result.status == "ok" else ()
+        reading = self._read(feed, result, report, in_pool) if result.status == "ok" else None
+        entries = reading.entries if reading else ()
         if feed.full_text and entries:
             pages = self._with_full_text(feed, tuple(r.entry for r in entries), limiter, report)
             entries = tuple(self.analyser.read(e) for e in pages)
         report.elapsed = time.monotonic() - started
-        return _FetchedFeed(feed, state, result, report, entries)
+        ttl = reading.ttl if reading else (state.feed_ttl if state else None)
+        return _FetchedFeed(feed, state, result, report, entries, ttl)
 
     def _get(self, url: str, state: FeedState | None, limiter: HostLimiter) -> FetchResult:
         """One polite fetch: waits for the site's slot; a site that asked to wait (429/503
@@ -235,7 +251,7 @@ class Pipeline:
         return result
 
     def _read(self, feed: FeedSettings, result: FetchResult, report: FeedReport,
-              in_pool: bool) -> tuple[ReadEntry, ...]:
+              in_pool: bool) -> FeedReading | None:
         """Read in a worker process when `in_pool` (large polls), else in this thread.
         Full-text feeds are only parsed here: their entries are read once their article
         pages have replaced the feed's summaries."""
@@ -245,11 +261,11 @@ class Pipeline:
                                         analyse=not feed.full_text, in_pool=in_pool)
         except ParseError as e:
             report.status, report.error = "error", str(e)
-            return ()
+            return None
         if reading.warning:
             log.info("feed %s: readable despite a problem: %s", feed.id, reading.warning)
         report.entries = len(reading.entries)
-        return reading.entries
+        return reading
 
     def _with_full_text(self, feed: FeedSettings, entries: tuple[Entry, ...],
                         limiter: HostLimiter, report: FeedReport) -> tuple[Entry, ...]:
@@ -295,7 +311,12 @@ class Pipeline:
         failures = 0 if ok else (state.consecutive_failures if state else 0) + 1
         gap = median_gap(r.entry.published for r in f.entries) if f.entries else None
         gap = gap if gap is not None else (state.median_gap if state else None)
-        delay = self._delay(f.feed, gap, failures, result.retry_after)
+        asks = [FeedAsk(f.ttl, "ttl") if f.ttl else None,
+                http_ask(result.headers, now) if result.status != "error" else None]
+        delay, ask = self._delay(f.feed, gap, failures, result.retry_after, asks)
+        if ask is not None:
+            why = ("failing; " if failures else "") + ask_reason(f.feed, ask)
+            report.next_poll = f"next poll in {short_span(delay)} ({why})"
         moved, pending, count = self._redirect(f, ok)
         gone = result.error_kind == "gone"
         if gone:
@@ -307,22 +328,25 @@ class Pipeline:
             new_url=moved, new_entries=report.new_entries, retire=gone,
             redirect_url=pending, redirect_count=count,
             newest_entry_at=newest_published((r.entry.published for r in f.entries), now),
-            median_gap=gap,
+            median_gap=gap, feed_ttl=f.ttl,
         )
 
     def _delay(self, feed: FeedSettings, gap: float | None, failures: int,
-               retry_after: float | None) -> timedelta:
-        """The interval (adaptive or fixed); on failure doubled per failure up to a cap of
-        max(6 h, interval); ±10% jitter; never sooner than the server's Retry-After."""
-        interval = poll_interval(feed, gap)
+               retry_after: float | None,
+               asks: Iterable[FeedAsk | None] = ()) -> tuple[timedelta, FeedAsk | None]:
+        """The interval (adaptive or fixed), lengthened to what the feed asks; on failure
+        doubled per failure up to a cap of max(6 h, interval); ±10% jitter, only upwards
+        when the feed asked (never sooner than it wants); never sooner than the server's
+        Retry-After. Also returns the feed's ask when it lengthened the interval."""
+        interval, ask = polite_interval(feed, poll_interval(feed, gap), asks)
         delay = interval
         if failures:
             cap = max(MAX_BACKOFF, interval)
             delay = min(interval * 2 ** min(failures, 30), cap)
-        delay *= 1 + self.rng.uniform(-JITTER, JITTER)
+        delay *= 1 + self.rng.uniform(0 if ask else -JITTER, JITTER)
         if retry_after:
             delay = max(delay, min(timedelta(seconds=retry_after), MAX_RETRY_AFTER))
-        return delay
+        return delay, ask
 
     def _redirect(self, f: _FetchedFeed, ok: bool) -> tuple[str | None, str | None, int]:
         """(new url, pending redirect, times seen in a row): a 301/308 moves the feed only

@@ -44,6 +44,7 @@ class FeedReading:
     title: str | None
     entries: tuple[ReadEntry, ...]
     warning: str | None  # why feedparser found the feed malformed, when it was still readable
+    ttl: float | None = None  # seconds the document asks between polls (`ParsedFeed.ttl`)
 
 
 class Analyser:
@@ -93,7 +94,7 @@ def read_feed(body: bytes, feed_id: str, *, headers: Mapping[str, str], base_url
     if lang:  # the user's word beats the feed's declaration (often a wrong "en")
         entries = tuple(replace(e, lang=lang) for e in entries)
     read = tuple(analyser.read(e) if analyser else ReadEntry(e, ()) for e in entries)
-    return FeedReading(parsed.title, read, parsed.warning)
+    return FeedReading(parsed.title, read, parsed.warning, parsed.ttl)
 
 
 def first_of_each_key(entries: tuple[Entry, ...]) -> tuple[Entry, ...]:
