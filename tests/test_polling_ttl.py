@@ -117,14 +117,6 @@ def test_a_feed_that_drops_its_ttl_is_polled_at_its_interval_again(srv, build):
     assert next_poll_in(w, clock) <= timedelta(minutes=5) * JITTER
 
 
-def test_sy_update_period_and_frequency_ask_for_fewer_polls(srv, build):
-    extra = "<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>"
-    srv.set("/feed.xml", feed_doc(extra, SY))
-    w = build(srv.url("/feed.xml"))
-    w.poll()
-    assert timedelta(minutes=30) <= next_poll_in(w) <= timedelta(minutes=30) * JITTER
-
-
 def test_a_feed_asking_for_more_polls_than_configured_does_not_get_them(srv, build):
     srv.set("/feed.xml", feed_doc("<ttl>1</ttl>"), headers={"Cache-Control": "max-age=30"})
     w = build(srv.url("/feed.xml"), feed=", interval: 15m")
@@ -253,15 +245,12 @@ def test_a_new_url_in_the_config_forgets_the_old_documents_ttl(srv, build):
 @pytest.mark.parametrize(("channel", "seconds"), [
     ("<ttl>60</ttl>", 3600),
     ("<ttl> 15 </ttl>", 900),
-    ("<sy:updatePeriod>hourly</sy:updatePeriod>", 3600),
-    ("<sy:updatePeriod>daily</sy:updatePeriod><sy:updateFrequency>4</sy:updateFrequency>", 21600),
-    ("<sy:updateFrequency>2</sy:updateFrequency>", 43200),  # the period defaults to daily
-    ("<ttl>60</ttl><sy:updatePeriod>daily</sy:updatePeriod>", 86400),  # the longer wins
+    # WordPress boilerplate, not the site's rhythm: ignored
+    ("<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>1</sy:updateFrequency>", None),
+    ("<ttl>60</ttl><sy:updatePeriod>daily</sy:updatePeriod>", 3600),
     ("<ttl>0</ttl>", None),
     ("<ttl>-5</ttl>", None),
     ("<ttl>soon</ttl>", None),
-    ("<sy:updatePeriod>fortnightly</sy:updatePeriod>", None),
-    ("<sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>0</sy:updateFrequency>", None),
     ("", None),
 ])
 def test_what_a_document_asks(channel, seconds):

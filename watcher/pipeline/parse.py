@@ -6,7 +6,7 @@ feedparser (always handed bytes in a `BytesIO`, never a string or URL, which it 
 treat as a local path), JSON Feed 1.0/1.1 read here with `json`, and turning each item
 into plain text: title and body stripped of HTML, links made absolute and limited to
 http(s), dates as UTC, language from the entry, the feed or the caller's default; and
-what the document says about how often to poll it (RSS `<ttl>`, `sy:updatePeriod`).
+what the document says about how often to poll it (RSS `<ttl>`).
 
 Does not own: fetching (`pipeline.fetch`), deduplication across polls (storage uses
 `Entry.key`), deciding relevance (`pipeline.match`), guessing languages from text, or
@@ -44,7 +44,7 @@ class ParsedFeed:
     title: str | None
     entries: tuple[Entry, ...]
     warning: str | None  # why feedparser found the feed malformed, when it was still readable
-    ttl: float | None = None  # seconds the document asks between polls (<ttl>, sy:updatePeriod)
+    ttl: float | None = None  # seconds the document asks between polls (RSS <ttl>)
 
 
 def parse_feed(body: bytes, feed_id: str, *, headers: Mapping[str, str] | None = None,
@@ -189,26 +189,13 @@ def _parse_xml_feed(body: bytes, feed_id: str, headers: Mapping[str, str],
                       ttl=feed_ttl(feed))
 
 
-_SY_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400,
-               "yearly": 365 * 86400}
-
-
 def feed_ttl(feed: Mapping[str, Any]) -> float | None:
     """Seconds a feed asks between polls, from feedparser's `feed`: RSS 2.0 `<ttl>`
-    (minutes) or the syndication module's `sy:updateFrequency` updates per
-    `sy:updatePeriod` (defaults 1 and daily); the longer when both are given. None when
-    it says nothing usable (absent, zero, negative, not a number)."""
-    asks = []
+    (minutes). None when it says nothing usable (absent, zero, negative, not a number).
+    The syndication module's `sy:updatePeriod` is not read: WordPress writes "hourly"
+    into every feed whatever the site publishes, so it says nothing about the feed."""
     minutes = _positive(feed.get("ttl"))
-    if minutes is not None:
-        asks.append(minutes * 60)
-    period_name, frequency = feed.get("sy_updateperiod"), feed.get("sy_updatefrequency")
-    if period_name is not None or frequency is not None:
-        period = _SY_PERIODS.get(str(period_name or "daily").strip().lower())
-        times = _positive(frequency) if frequency is not None else 1.0
-        if period is not None and times is not None:
-            asks.append(period / times)
-    return max(asks, default=None)
+    return None if minutes is None else minutes * 60
 
 
 def _positive(value: object) -> float | None:
