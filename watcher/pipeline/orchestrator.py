@@ -5,6 +5,8 @@
     → queue changes in the outbox (storage) — digests are rendered and delivered
     later by `watcher.deliver.outbox`, on each channel's schedule.
 
+`Pipeline.poll` returns a `PollReport` (pipeline.poll_report): one `FeedReport` per feed.
+
 A poll has two phases. Fetching: feeds are downloaded concurrently (politely per site)
 and each document is read — parsed, matched, its figures extracted — in a worker
 process (`pipeline.workers`, `pipeline.reading`). Recording: the new entries of all
@@ -22,7 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from watcher.baselines import Baseline
@@ -42,57 +44,22 @@ from watcher.pipeline.health import (
     short_span,
 )
 from watcher.pipeline.politeness import HostLimiter, site_of
+from watcher.pipeline.poll_report import FeedReport, PollReport
 from watcher.pipeline.reading import Analyser, FeedReading, ReadEntry
-from watcher.pipeline.record import ClaimRecorder, FeedRecording, Recorded
+from watcher.pipeline.record import ClaimRecorder, FeedRecording
 from watcher.pipeline.workers import ReadingPool
 from watcher.storage import FeedState, FetchOutcome, Store
 from watcher.types import Entry
 
 log = logging.getLogger("watcher.poll")
 
+_Selected = tuple[FeedSettings, FeedState | None]  # a feed to fetch, with its stored state
+
 MAX_BACKOFF = timedelta(hours=6)
 MAX_RETRY_AFTER = timedelta(days=1)  # a Retry-After longer than this is read as a day
 REDIRECT_CONFIRMATIONS = 2  # polls in a row a 301/308 must repeat before the feed moves
 MAX_PAGES_PER_POLL = 30  # full_text: article pages fetched per feed per poll
 JITTER = 0.1  # ±10% of the interval, so feeds drift apart instead of polling in lockstep
-
-
-@dataclass
-class FeedReport:
-    feed_id: str
-    status: str = "ok"  # ok / not_modified / error / retired (not polled)
-    http_status: int | None = None
-    error: str | None = None
-    entries: int = 0
-    new_entries: int = 0
-    updated_entries: int = 0
-    matches: int = 0
-    claims: int = 0
-    changes: int = 0
-    elapsed: float = 0.0
-    pages: int = 0  # article pages fetched (full_text feeds)
-    next_poll: str | None = None  # "next poll in 1h (feed asks ttl 1h)": the feed lengthened it
-
-    def summary(self) -> str:
-        return self._line() + (f"; {self.next_poll}" if self.next_poll else "")
-
-    def _line(self) -> str:
-        if self.status == "error":
-            return f"feed {self.feed_id}: FAILED {self.error} ({self.elapsed:.2f}s)"
-        if self.status == "retired":
-            return f"feed {self.feed_id}: retired, not polled: {self.error}"
-        if self.status == "not_modified":
-            return f"feed {self.feed_id}: not modified ({self.elapsed:.2f}s)"
-        return (f"feed {self.feed_id}: ok, {self.entries} entries ({self.new_entries} new, "
-                f"{self.updated_entries} updated), {self.matches} matched, {self.claims} claims, "
-                f"{self.changes} changes ({self.elapsed:.2f}s)")
-
-    def add(self, recorded: Recorded) -> None:
-        self.new_entries += recorded.new_entries
-        self.updated_entries += recorded.updated_entries
-        self.matches += recorded.matches
-        self.claims += recorded.claims
-        self.changes += recorded.changes
 
 
 @dataclass
@@ -103,18 +70,6 @@ class _FetchedFeed:
     report: FeedReport
     entries: tuple[ReadEntry, ...]
     ttl: float | None  # what the document asks between polls (stored one if not read now)
-
-
-@dataclass
-class PollReport:
-    feeds: list[FeedReport] = field(default_factory=list)
-
-    def total(self, name: str) -> int:
-        return sum(getattr(f, name) for f in self.feeds)
-
-    @property
-    def failed(self) -> list[FeedReport]:
-        return [f for f in self.feeds if f.status == "error"]
 
 
 class Pipeline:
@@ -157,7 +112,7 @@ class Pipeline:
         return PollReport([f.report for f in fetched] + retired)
 
     def _select(self, feed_ids: Iterable[str] | None, only_due: bool,
-                now: datetime) -> tuple[list[tuple[FeedSettings, FeedState | None]], list[FeedReport]]:
+                now: datetime) -> tuple[list[_Selected], list[FeedReport]]:
         """The feeds to fetch with their stored state; retired feeds named explicitly are
         reported (never fetched), others are silently left out."""
         wanted = set(feed_ids) if feed_ids is not None else None
@@ -168,13 +123,14 @@ class Pipeline:
             state = self.store.feeds.get(feed.id)
             if state is not None and state.retired:
                 if wanted is not None:
-                    retired.append(FeedReport(feed.id, status="retired", error=_retired_message(state)))
+                    retired.append(FeedReport(feed.id, status="retired",
+                                              error=_retired_message(state)))
                 continue
             if not only_due or _due(state, now):
                 selected.append((feed, state))
         return selected, retired
 
-    def _fetch_all(self, selected: list[tuple[FeedSettings, FeedState | None]], now: datetime,
+    def _fetch_all(self, selected: list[_Selected], now: datetime,
                    should_stop: Callable[[], bool],
                    on_fetched: Callable[[FeedReport], None] | None,
                    arrived: Callable[[_FetchedFeed], None]) -> list[_FetchedFeed]:
@@ -183,14 +139,15 @@ class Pipeline:
         workers and never delays other sites' feeds. Each fetched feed is handed to
         `arrived` in this thread as it comes; results are returned in config order."""
         fs = self.settings.fetch
-        limiter = HostLimiter(fs.per_host_concurrency, fs.host_spacing.total_seconds(), rng=self.rng)
+        limiter = HostLimiter(fs.per_host_concurrency, fs.host_spacing.total_seconds(),
+                              rng=self.rng)
         lanes = _lanes(selected, fs.per_host_concurrency)
         done: dict[str, _FetchedFeed] = {}
         in_pool = self.readers.worth_it(len(selected))
         results: queue.Queue[_FetchedFeed | None] = queue.Queue()
         aborted = threading.Event()  # this thread failed: the lanes stop fetching
 
-        def run(lane: list[tuple[FeedSettings, FeedState | None]]) -> None:
+        def run(lane: list[_Selected]) -> None:
             try:
                 for feed, state in lane:
                     if should_stop() or aborted.is_set():  # shutting down: polled after restart
@@ -361,7 +318,8 @@ class Pipeline:
         count = state.redirect_count + 1 if state and state.redirect_url == target else 1
         if count < REDIRECT_CONFIRMATIONS:
             return None, target, count
-        log.info("feed %s moved permanently to %s (seen %d polls in a row)", f.feed.id, target, count)
+        log.info("feed %s moved permanently to %s (seen %d polls in a row)",
+                 f.feed.id, target, count)
         return target, None, 0
 
     # -- baselines -----------------------------------------------------------------------
@@ -381,11 +339,11 @@ def _due(state: FeedState | None, now: datetime) -> bool:
     return state is None or state.next_poll_at is None or state.next_poll_at <= now
 
 
-def _lanes(selected: list[tuple[FeedSettings, FeedState | None]],
-           per_site: int) -> list[list[tuple[FeedSettings, FeedState | None]]]:
+def _lanes(selected: list[_Selected],
+           per_site: int) -> list[list[_Selected]]:
     """Feeds split into sequential lanes: up to `per_site` lanes per site, sites
     interleaved so that every site's first feed is among the first fetched."""
-    by_site: dict[str, list[list[tuple[FeedSettings, FeedState | None]]]] = {}
+    by_site: dict[str, list[list[_Selected]]] = {}
     for item in selected:
         url = item[1].url if item[1] else item[0].url
         site_lanes = by_site.setdefault(site_of(url), [[] for _ in range(per_site)])
