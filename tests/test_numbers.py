@@ -15,6 +15,7 @@ import json
 import math
 import re
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -270,7 +271,7 @@ def test_never_crashes_and_spans_are_consistent(text: str, lang: str) -> None:
         assert text[mention.start : mention.end] == mention.text
         assert mention.kind in ("digits", "words", "scaled", "range")
         assert mention.value_max is None or mention.value <= mention.value_max
-    assert all(a.end <= b.start for a, b in zip(found, found[1:]))
+    assert all(a.end <= b.start for a, b in pairwise(found))
 
 
 @settings(max_examples=200, deadline=None)
@@ -278,7 +279,7 @@ def test_never_crashes_and_spans_are_consistent(text: str, lang: str) -> None:
 def test_never_crashes_on_any_unicode(text: str, lang: str) -> None:
     found = find_numbers(text, lang)
     assert all(text[m.start : m.end] == m.text for m in found)
-    assert all(a.end <= b.start for a, b in zip(found, found[1:]))
+    assert all(a.end <= b.start for a, b in pairwise(found))
 
 
 if __name__ == "__main__":  # python tests/test_numbers.py: print the corpus pass rates

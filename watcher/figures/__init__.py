@@ -13,7 +13,8 @@ from collections.abc import Collection, Sequence
 from functools import cache, lru_cache
 
 from watcher.config.models import CustomFigure
-from watcher.figures.extract import Found, extract_claims
+from watcher.figures.context import Found
+from watcher.figures.extract import extract_claims
 from watcher.figures.subject import SubjectMatcher
 from watcher.figures.text import words
 from watcher.figures.vocab import available_languages, get_vocab, load_data

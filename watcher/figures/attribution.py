@@ -49,7 +49,8 @@ def find_source(text: str, sentence: tuple[int, int], clause: tuple[int, int],
         cache[clause] = _candidates(text, sentence, clause, vocab)
     cands = cache[clause]
     own = [c for c in cands if clause[0] <= c.pos < clause[1]]
-    other = [c for c in cands if c not in own and (c.rank != _PREPOSED or _announces(text, c.pos, clause[0]))]
+    other = [c for c in cands
+             if c not in own and (c.rank != _PREPOSED or _announces(text, c.pos, clause[0]))]
     for pool in (own, other):
         if pool:
             best = min(pool, key=lambda c: (c.rank, abs(c.pos - number_at)))
@@ -113,7 +114,8 @@ def _candidates(text: str, sentence: tuple[int, int], clause: tuple[int, int],
 
 def _hedged(tokens: list[str], vocab: LanguageVocab) -> bool:
     """The opening words are a hedge before a number ("Mehr als 600", "Oltre 600")."""
-    return any(vocab.qualifier.search(" ".join(tokens[:i]) + " ") for i in range(1, len(tokens) + 1))
+    return any(vocab.qualifier.search(" ".join(tokens[:i]) + " ")
+               for i in range(1, len(tokens) + 1))
 
 
 def _skip_space(text: str, pos: int) -> int:
@@ -147,7 +149,8 @@ def _verb_candidate(text: str, m: re.Match[str], sentence: tuple[int, int],
         if phrase and next(iter(vocab.triggers.finditer(phrase, 0, len(phrase))), None):
             phrase = None  # "Drei Tote sind bestätigt": the figure itself, not a source
     if not phrase and vocab.verb_second:
-        # Verb-second main clauses ("Nach zuvor 2.000 Fällen meldet die WHO …"): the subject follows.
+        # Verb-second main clauses ("Nach zuvor 2.000 Fällen meldet die WHO …"): the subject
+        # follows.
         phrase = noun_phrase_after(text, m.end(), e, vocab)
     if not phrase:
         return None
@@ -242,7 +245,8 @@ def noun_phrase_before(text: str, pos: int, floor: int, vocab: LanguageVocab) ->
                 and not _link_inside_name(tokens, i, kept, vocab):
             break
         kept.insert(0, tok)
-        if len(kept) > 1 and vocab.source_article.fullmatch(tok) and not vocab.raw_links.fullmatch(tok) \
+        if len(kept) > 1 and vocab.source_article.fullmatch(tok) \
+                and not vocab.raw_links.fullmatch(tok) \
                 and not (i > 0 and vocab.raw_links.fullmatch(tokens[i - 1])):
             break  # "Nel suo comunicato la Prefettura parla di": the article opens the subject
     phrase = vocab.source_strip.sub("", " ".join(kept))
@@ -252,7 +256,8 @@ def noun_phrase_before(text: str, pos: int, floor: int, vocab: LanguageVocab) ->
 def _link_inside_name(tokens: list[str], i: int, kept: list[str], vocab: LanguageVocab) -> bool:
     """"Gesundheitsministerium in Khartum": a link word between two capitalised words."""
     return bool(kept) and i > 0 and kept[0][:1].isupper() and tokens[i - 1][:1].isupper() \
-        and vocab.raw_links.fullmatch(tokens[i]) is not None and not vocab.source_stop.fullmatch(tokens[i - 1])
+        and vocab.raw_links.fullmatch(tokens[i]) is not None \
+        and not vocab.source_stop.fullmatch(tokens[i - 1])
 
 
 def _ends_phrase(tok: str, kept: list[str], nxt: list[str], vocab: LanguageVocab) -> bool:
@@ -281,7 +286,8 @@ def _number_word(tok: str, lang: str) -> bool:
     if not tok[:1].isalpha():
         return False
     found = find_numbers(tok, lang)
-    return len(found) == 1 and found[0].start == 0 and found[0].end == len(tok) and found[0].value >= 2
+    return len(found) == 1 and found[0].start == 0 and found[0].end == len(tok) \
+        and found[0].value >= 2
 
 
 def _is_number(tok: str) -> bool:
@@ -291,7 +297,8 @@ def _is_number(tok: str) -> bool:
 def _finish(tokens: list[str], vocab: LanguageVocab) -> str | None:
     """Join, drop trailing link/filler words; refuse empty phrases and ones that are
     really dates or open with a metric word ("12 июля сообщил", "1,014 deaths were reported")."""
-    while tokens and (vocab.raw_links.fullmatch(tokens[-1]) or vocab.source_stop.fullmatch(tokens[-1])):
+    while tokens and (vocab.raw_links.fullmatch(tokens[-1])
+                      or vocab.source_stop.fullmatch(tokens[-1])):
         tokens = tokens[:-1]
     phrase = vocab.source_strip_end.sub("", " ".join(tokens)).strip(" '’")
     if not phrase or not any(c.isalpha() for c in phrase):

@@ -35,7 +35,9 @@ def run_batch(lines: Iterable[str], out: TextIO, extractor: Extractor,
             print(f"watcher extract --batch: line {number}: {e}; skipped", file=err)
             continue
         lang = case.get("lang") or default_lang
-        out.writelines(json.dumps(claim.to_json() | {"id": case.get("id")}, ensure_ascii=False) + "\n" for claim in extractor.extract(case["text"], lang))
+        claims = extractor.extract(case["text"], lang)
+        out.writelines(json.dumps(claim.to_json() | {"id": case.get("id")}, ensure_ascii=False)
+                       + "\n" for claim in claims)
     return bad
 
 

@@ -46,7 +46,8 @@ def qualify(text: str, start: int, is_range: bool, vocab: LanguageVocab, floor: 
 
 def _after(text: str, end: int | None, vocab: LanguageVocab) -> str | None:
     """A hedge right after the number, or after its noun ("35.000 circa", "400 человек с
-    лишним", "50 people or more"), unless a number follows within two words ("9 morts et plus de 40")."""
+    лишним", "50 people or more"), unless a number follows within two words ("9 morts et plus
+    de 40")."""
     if end is None:
         return None
     m = vocab.qualifier_after.match(text, end, min(len(text), end + 40))

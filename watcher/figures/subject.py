@@ -27,7 +27,8 @@ from watcher.figures.vocab import LanguageVocab
 
 _TOKEN = re.compile(r"\w+(?:['’ʼ-]\w+)*|[^\w\s]")
 _WORD = re.compile(r"\w+(?:['’ʼ]\w+)*")  # as `words()`: "Etats-Unis" is two words
-_MODIFIERS = 10  # words after the phrase that can still modify it ("in southern Turkey and northern Syria")
+# words after the phrase that can still modify it ("in southern Turkey and northern Syria")
+_MODIFIERS = 10
 _CLAUSE_END = re.compile(r"[,;:()\[\]«»\"“”]")
 
 
@@ -60,7 +61,8 @@ class SubjectMatcher:
         rest = _outside_asides(text, sentence, number, vocab)
         mentions = set(self._mentions(rest, vocab))
         # like with like: a place rivals a subject named as a place ("à Brazzaville … face à
-        # Kinshasa"), a people or body a subject named as one ("Russian soldiers … North Korean units")
+        # Kinshasa"), a people or body a subject named as one ("Russian soldiers … North Korean
+        # units")
         return bool(mentions) and not any(n.place in mentions for n in names)
 
     def _mentions(self, text: str, vocab: LanguageVocab) -> list[bool]:
@@ -86,10 +88,13 @@ def _phrase(text: str, sentence: tuple[int, int], number: tuple[int, int],
     return lo, min(hi, sentence[1])
 
 
-def _names(text: str, floor: int, lo: int, hi: int, vocab: LanguageVocab) -> tuple[list[_Name], int]:
+def _names(text: str, floor: int, lo: int, hi: int,
+           vocab: LanguageVocab) -> tuple[list[_Name], int]:
     """Names inside the phrase and in the modifiers right after it; and where the phrase ends."""
     names: list[_Name] = []
-    place = False  # after "in"/"à"/"en", through articles, adjectives and "and": "in southern Turkey and northern Syria"
+    # after "in"/"à"/"en", through articles, adjectives and "and": "in southern Turkey and
+    # northern Syria"
+    place = False
     head = False  # one unlisted noun may head the phrase: "five Palestinian gunmen in West Bank"
     plain = 0
     went_on = False  # a place phrase began: no head noun after it
@@ -151,7 +156,8 @@ def _article(tok: str, vocab: LanguageVocab) -> bool:
 
 def _plain_word(tok: str, vocab: LanguageVocab) -> bool:
     """A lower-case word that is not a function word: maybe the phrase's noun."""
-    return tok[:1].islower() and tok.lower() not in vocab.stopwords and not _function_word(tok, vocab)
+    return tok[:1].islower() and tok.lower() not in vocab.stopwords \
+        and not _function_word(tok, vocab)
 
 
 def _function_word(tok: str, vocab: LanguageVocab) -> bool:
@@ -170,7 +176,8 @@ def _is_name(tok: str, sentence_initial: bool, vocab: LanguageVocab) -> bool:
     if vocab.capitalized_nouns or sentence_initial or not tok[:1].isupper():
         return False
     return not (vocab.locatives.fullmatch(tok) or vocab.relatives.search(", " + tok)
-                or vocab.source_stop.fullmatch(tok) or next(iter(vocab.triggers.finditer(tok, 0, len(tok))), None))
+                or vocab.source_stop.fullmatch(tok)
+                or next(iter(vocab.triggers.finditer(tok, 0, len(tok))), None))
 
 
 def _outside_asides(text: str, sentence: tuple[int, int], number: tuple[int, int],

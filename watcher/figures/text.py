@@ -49,7 +49,8 @@ def _start_before(text: str, pos: int, vocab: LanguageVocab) -> int:
     """Where the sentence holding `pos` starts: the last real boundary before it."""
     for reach in (_NEAR, _REACH):
         lo = max(0, pos - reach)
-        found = [m for m in _BOUNDARY.finditer(text, lo, min(len(text), pos + 2)) if m.start() < pos]
+        found = [m for m in _BOUNDARY.finditer(text, lo, min(len(text), pos + 2))
+                 if m.start() < pos]
         for m in reversed(found):  # +2 above: room for the boundary's lookahead
             if m.group(0).startswith("\n") or not _is_abbreviation(text, lo, m, vocab):
                 return m.end()

@@ -176,7 +176,8 @@ def _lst(data: Mapping[str, Any], *keys: str) -> list[str]:
     return [str(x) for x in node] if isinstance(node, list) else []
 
 
-def _metric_terms(data: Mapping[str, Any], extra: Mapping[str, Sequence[str]]) -> list[tuple[str, Trigger]]:
+def _metric_terms(data: Mapping[str, Any],
+                  extra: Mapping[str, Sequence[str]]) -> list[tuple[str, Trigger]]:
     """(term, Trigger) pairs from `metrics:` plus custom figures' terms."""
     pairs: list[tuple[str, Trigger]] = []
     for metric, spec in (data.get("metrics") or {}).items():
@@ -193,7 +194,8 @@ class TriggerFinder:
     """Finds metric words in a span of text and says which metric each one names."""
 
     def __init__(self, pairs: list[tuple[str, Trigger]]):
-        self._regex = re.compile(rf"(?<!\w)(?:{trie_alternation(t for t, _ in pairs)})(?!\w)", _FLAGS)
+        terms = trie_alternation(t for t, _ in pairs)
+        self._regex = re.compile(rf"(?<!\w)(?:{terms})(?!\w)", _FLAGS)
         ordered = sorted(pairs, key=lambda p: len(p[0]), reverse=True)
         self._terms = [(re.compile(term_pattern(t), _FLAGS), trig) for t, trig in ordered]
         self._known: dict[str, Trigger | None] = {}
@@ -208,7 +210,8 @@ class TriggerFinder:
         """The longest term that reads `surface`; cached, since the same words recur."""
         key = " ".join(surface.lower().split())
         if key not in self._known:
-            self._known[key] = next((trig for rx, trig in self._terms if rx.fullmatch(surface)), None)
+            reads = (trig for rx, trig in self._terms if rx.fullmatch(surface))
+            self._known[key] = next(reads, None)
         return self._known[key]
 
 
@@ -257,6 +260,11 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
     src = lambda key: _lst(data, "attribution", key)
     aux = alternation(src("auxiliaries"))
     arts = alternation(_lst(data, "qualifiers", "articles"))
+    opens = alternation(_lst(data, "ranges", "open"))
+    joins = alternation(_lst(data, "ranges", "join"))
+    breaks = alternation(_lst(data, "clause_breaks"))
+    relatives = alternation(_lst(data, "subject", "relatives"))
+    metrics = data.get("metrics") or {}
     return LanguageVocab(
         lang=lang, script=str(data.get("script", "latin")),
         stopwords=frozenset(w.lower() for w in _lst(data, "stopwords")),
@@ -270,16 +278,19 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         qualifier_after=qual_after, qualifier_after_kind=kinds_after,
         negation_before=word_regex(_lst(data, "qualifiers", "negation")),
         trend_before=word_regex(_lst(data, "qualifiers", "trend"), anchor_end=True),
-        range_open=re.compile(rf"(?<!\w)(?:{alternation(_lst(data, 'ranges', 'open'))})(?:\s+(?:{arts}))?\s*\Z", _FLAGS),
-        range_join=re.compile(rf"\s*(?:[-–—]|(?<!\w)(?:{alternation(_lst(data, 'ranges', 'join'))})(?!\w))\s*(?:(?:{arts})\s+)?", _FLAGS),
+        range_open=re.compile(rf"(?<!\w)(?:{opens})(?:\s+(?:{arts}))?\s*\Z", _FLAGS),
+        range_join=re.compile(
+            rf"\s*(?:[-–—]|(?<!\w)(?:{joins})(?!\w))\s*(?:(?:{arts})\s+)?", _FLAGS),
         units_after=re.compile(rf"\A[\s(]*(?:{alternation(nf('units_after'))})(?!\w)", _FLAGS),
-        cues_before=re.compile(rf"(?:(?<!\w)(?:{alternation(nf('cues_before'))})|[$€£¥₴₽])\s*\Z", _FLAGS),
+        cues_before=re.compile(
+            rf"(?:(?<!\w)(?:{alternation(nf('cues_before'))})|[$€£¥₴₽])\s*\Z", _FLAGS),
         months=word_regex(nf("months")),
         compare_before=word_regex(nf("compare_before")),
         vague_before=word_regex(nf("vague_before"), anchor_end=True),
-        clause_break=re.compile(rf"[;:]|\s[–—-]\s|(?<!\w)(?:{alternation(_lst(data, 'clause_breaks'))})(?!\w)", _FLAGS),
+        clause_break=re.compile(rf"[;:]|\s[–—-]\s|(?<!\w)(?:{breaks})(?!\w)", _FLAGS),
         source_prefix=word_regex(src("prefix") + src("relay")),
-        source_prefix_end=word_regex(src("prefix") + src("relay") + src("prefix_named"), anchor_end=True),
+        source_prefix_end=word_regex(src("prefix") + src("relay") + src("prefix_named"),
+                                     anchor_end=True),
         source_relay=word_regex(src("relay")),
         source_prefix_named=word_regex(src("prefix_named")),
         source_postfix=word_regex(src("postfix")),
@@ -287,13 +298,16 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         source_preposition=word_regex(src("prepositions")),
         source_agent=re.compile(rf"(?:{alternation(src('agents'))})(?!\w)", _FLAGS),
         source_article=word_regex(src("articles")),
-        source_agent_articled=re.compile(rf"(?:{alternation(src('agents_articled'))})(?:(?!\w)|(?<=['’]))", _FLAGS),
+        source_agent_articled=re.compile(
+            rf"(?:{alternation(src('agents_articled'))})(?:(?!\w)|(?<=['’]))", _FLAGS),
         source_self=word_regex(src("self")),
         source_skip=word_regex(src("skip") + src("auxiliaries")),
         source_pronoun=word_regex(src("pronouns")),
-        range_lead=re.compile(rf"\A(?:{alternation(_lst(data, 'ranges', 'open'))})(?:\s+(?:{arts}))?\s+", _FLAGS),
-        source_verb=re.compile(rf"(?<!\w)(?:(?:{aux})\s+)?(?:{alternation(src('verbs'))})(?!\w)", _FLAGS),
-        source_strip=re.compile(rf"\A(?:(?:{alternation(src('strip'))})(?:\s+|\Z|(?<=['’ʼ])))+", _FLAGS),
+        range_lead=re.compile(rf"\A(?:{opens})(?:\s+(?:{arts}))?\s+", _FLAGS),
+        source_verb=re.compile(
+            rf"(?<!\w)(?:(?:{aux})\s+)?(?:{alternation(src('verbs'))})(?!\w)", _FLAGS),
+        source_strip=re.compile(
+            rf"\A(?:(?:{alternation(src('strip'))})(?:\s+|\Z|(?<=['’ʼ])))+", _FLAGS),
         source_strip_end=re.compile(rf"(?:\s+(?:{alternation(src('strip_end'))}))+\Z", _FLAGS),
         source_stop=word_regex(src("stop")),
         raw_links=word_regex(src("links")),
@@ -304,10 +318,10 @@ def compile_vocab(lang: str, data: Mapping[str, Any],
         abbreviations=frozenset(a.lower() for a in _lst(data, "abbreviations")),
         gentilics=word_regex(_lst(data, "subject", "gentilics")),
         locatives=word_regex(_lst(data, "subject", "locatives"), anchor_end=True),
-        relatives=re.compile(rf",\s*(?:{alternation(_lst(data, 'subject', 'relatives'))})(?!\w)", _FLAGS),
+        relatives=re.compile(rf",\s*(?:{relatives})(?!\w)", _FLAGS),
         past_in_aside=word_regex(nf("past_in_aside")),
         with_before=word_regex(nf("with_before"), anchor_end=True),
-        unless={metric: word_regex(_lst(spec, "unless")) for metric, spec in (data.get("metrics") or {}).items()
+        unless={metric: word_regex(_lst(spec, "unless")) for metric, spec in metrics.items()
                 if _lst(spec or {}, "unless")},
         raw=data,
     )
@@ -325,7 +339,8 @@ def load_data(lang: str) -> Mapping[str, Any]:
     """The raw YAML of one language; KeyError-like ValueError when it is not shipped."""
     path = resources.files("watcher.figures.data").joinpath(f"{lang}.yaml")
     if not path.is_file():
-        raise ValueError(f"no figure vocabulary for language {lang!r}; add watcher/figures/data/{lang}.yaml")
+        raise ValueError(f"no figure vocabulary for language {lang!r}; "
+                         f"add watcher/figures/data/{lang}.yaml")
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
 
