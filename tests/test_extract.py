@@ -88,6 +88,17 @@ def test_numbers_that_are_not_figures_are_ignored(text, lang):
     assert Extractor().extract(text, lang) == []
 
 
+@pytest.mark.parametrize("text, values", [
+    ("The war of 2014 killed 300 soldiers.", [300]),  # a year is not a count…
+    ("The 2022 offensive killed 1,200 soldiers.", [1200]),
+    ("La guerra del 2014 ha ucciso 300 soldati.", [300]),
+    ("2000 soldiers were killed in the attack.", [2000]),  # …unless people are counted
+])
+def test_years_are_not_figures_but_people_counted_in_year_like_numbers_are(text, values):
+    lang = "it" if "guerra" in text else "en"
+    assert [c.value for c in Extractor().extract(text, lang)] == values
+
+
 def test_a_ship_carrying_passengers_is_not_a_toll_for_the_missing():
     got = facts("Seven people died and 19 remain missing after a ferry carrying 230 passengers sank.", "en")
     assert {(m, v) for m, v, *_ in got} == {("killed", 7), ("missing", 19)}
