@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from watcher.exceptions import ParseError
-from watcher.pipeline.parse import html_to_text, parse_feed
+from watcher.pipeline.html_text import html_to_text
+from watcher.pipeline.parse import parse_feed
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPORA = SHARED / "corpora"

@@ -101,7 +101,7 @@ def preview_digests(watcher, channel_ids: list[str], out: TextIO) -> int:  # typ
 def send_test_digests(settings: Settings, channel_ids: list[str], out: TextIO) -> int:
     from watcher.deliver import make_deliverer
     from watcher.exceptions import DeliveryError
-    from watcher.pipeline.digest import sample_digest
+    from watcher.pipeline.digest_sample import sample_digest
 
     failed = 0
     for channel in settings.channels:

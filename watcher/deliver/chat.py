@@ -23,13 +23,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from watcher.pipeline.digest import (
-    ChangeView,
-    LinkView,
-    attention_summary,
-    sections,
-    subject_line,
-)
+from watcher.pipeline.digest_format import subject_line
+from watcher.pipeline.digest_view import ChangeView, LinkView, attention_summary, sections
 from watcher.types import Digest
 
 SLACK_HEADER_MAX = 150

@@ -31,7 +31,8 @@ import css_inline
 from watcher.config.models import EmailChannel, SmtpSettings
 from watcher.deliver.redact import register_secrets
 from watcher.exceptions import ConfigError, DeliveryError
-from watcher.pipeline.digest import RenderedDigest, clean_line, render_digest
+from watcher.pipeline.digest import RenderedDigest, render_digest
+from watcher.pipeline.digest_format import clean_line
 from watcher.types import Digest
 
 log = logging.getLogger("watcher.deliver.email")

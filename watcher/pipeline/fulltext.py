@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from html.parser import HTMLParser
 
-from watcher.pipeline.parse import collapse_whitespace, html_to_text
+from watcher.pipeline.html_text import collapse_whitespace, html_to_text
 
 log = logging.getLogger("watcher.fulltext")
 

@@ -1,22 +1,22 @@
 """Parsing feed documents: bytes in, `Entry` records out. No network, no clock.
 
-Owns: defusing the document before feedparser sees it (DOCTYPE and entity declarations
-removed, UTF-16/32 transcoded so that removal works), RSS 0.9x/1.0/2.0 and Atom via
-feedparser (always handed bytes in a `BytesIO`, never a string or URL, which it could
-treat as a local path), JSON Feed 1.0/1.1 read here with `json`, and turning each item
-into plain text: title and body stripped of HTML, links made absolute and limited to
-http(s), dates as UTC, language from the entry, the feed or the caller's default; and
-what the document says about how often to poll it (RSS `<ttl>`).
+Owns: RSS 0.9x/1.0/2.0 and Atom via feedparser (always handed bytes in a `BytesIO`,
+never a string or URL, which it could treat as a local path, and only after the document
+is defused by `pipeline.xml_defuse`), gzip documents saved as-is (inflation capped), JSON
+Feed 1.0/1.1 read here with `json`, and turning each item into an `Entry`: title and body
+as plain text (via `pipeline.html_text`), links made absolute and limited to http(s),
+dates as UTC, language from the entry, the feed or the caller's default; and what the
+document says about how often to poll it (RSS `<ttl>`).
 
-Does not own: fetching (`pipeline.fetch`), deduplication across polls (storage uses
-`Entry.key`), deciding relevance (`pipeline.match`), guessing languages from text, or
-deciding when to poll (`pipeline.health`).
+Does not own: removing DOCTYPEs and transcoding wide encodings (`pipeline.xml_defuse`),
+HTML to plain text (`pipeline.html_text`), fetching (`pipeline.fetch`), deduplication
+across polls (storage uses `Entry.key`), deciding relevance (`pipeline.match`), guessing
+languages from text, or deciding when to poll (`pipeline.health`).
 """
 
 from __future__ import annotations
 
 import calendar
-import codecs
 import io
 import json
 import re
@@ -24,13 +24,14 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import feedparser
 
 from watcher.exceptions import ParseError
+from watcher.pipeline.html_text import collapse_whitespace, html_to_text
+from watcher.pipeline.xml_defuse import strip_doctype, to_ascii_compatible, wide_encoding
 from watcher.types import Entry
 
 # Feeds that put "1 Jan 1970" in every item mean "no date"; treating it as a date would
@@ -70,108 +71,12 @@ def _gunzip(body: bytes, feed_id: str) -> bytes:
     return data
 
 
-# -- defusing XML --------------------------------------------------------------------------
-_BOMS = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-_WIDE_PREFIXES = (
-    (b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
-    (b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"),
-)
-_XML_DECL_ENCODING = re.compile(rb"^(\s*<\?xml[^>]*?encoding\s*=\s*)([\"'])[^\"']*\2")
-
-
-def to_ascii_compatible(body: bytes) -> bytes:
-    """UTF-16/32 documents → UTF-8 with a matching declaration; others unchanged.
-
-    The DOCTYPE scanner works on ASCII-compatible bytes; a wide encoding would hide
-    a hostile DOCTYPE from it.
-    """
-    encoding = _wide_encoding(body)
-    if encoding is None:
-        return body
-    text = body.decode(encoding, errors="replace").lstrip("\ufeff")
-    data = text.encode("utf-8")
-    return _XML_DECL_ENCODING.sub(rb"\1\2utf-8\2", data, count=1)
-
-
-def _wide_encoding(body: bytes) -> str | None:
-    for bom, name in _BOMS:  # UTF-32 BOMs first: UTF-32-LE starts with the UTF-16-LE BOM
-        if body.startswith(bom):
-            return name
-    for prefix, name in _WIDE_PREFIXES:
-        if body.startswith(prefix):
-            return name
-    return None
-
-
-def strip_doctype(body: bytes) -> bytes:
-    """Remove DOCTYPE declarations (and with them every entity declaration) from the prolog.
-
-    Internal entities are how billion-laughs and quadratic-blowup documents make a
-    small feed expand into gigabytes; feeds never need them. The prolog is walked by a
-    linear scanner (comments and processing instructions skipped, so a comment that
-    mentions "<!DOCTYPE" is left alone), not a regex a hostile prolog could make slow.
-    """
-    kept: list[bytes] = []
-    i, n = 0, len(body)
-    while i < n:
-        if body.startswith(b"\xef\xbb\xbf", i):
-            j = i + 3
-        elif ws := _PROLOG_SPACE.match(body, i):
-            j = ws.end()
-        elif body.startswith(b"<?", i):
-            j = _after(body, b"?>", i + 2)
-        elif body.startswith(b"<!--", i):
-            j = _after(body, b"-->", i + 4)
-        elif body[i : i + 9].upper() == b"<!DOCTYPE":
-            i = _end_of_doctype(body, i)
-            continue  # dropped
-        else:
-            break  # the root element (or garbage): the prolog is over
-        kept.append(body[i:j])
-        i = j
-    return b"".join(kept) + body[i:]
-
-
-_PROLOG_SPACE = re.compile(rb"[ \t\r\n]+")
-
-
-def _after(body: bytes, token: bytes, start: int) -> int:
-    end = body.find(token, start)
-    return len(body) if end < 0 else end + len(token)
-
-
-def _end_of_doctype(body: bytes, start: int) -> int:
-    quote: int | None = None
-    in_subset = False
-    i, n = start + 9, len(body)
-    while i < n:
-        c = body[i]
-        if quote is not None:
-            quote = None if c == quote else quote
-        elif in_subset and body.startswith(b"<!--", i):
-            end = body.find(b"-->", i + 4)
-            i = n if end < 0 else end + 2
-        elif c in (0x22, 0x27):  # " '
-            quote = c
-        elif c == 0x5B:  # [
-            in_subset = True
-        elif c == 0x5D:  # ]
-            in_subset = False
-        elif c == 0x3E and not in_subset:  # >
-            return i + 1
-        i += 1
-    return n
-
-
 # -- XML feeds ------------------------------------------------------------------------------
 def _parse_xml_feed(body: bytes, feed_id: str, headers: Mapping[str, str],
                     base_url: str | None, default_lang: str | None) -> ParsedFeed:
     base_url = _web_base(base_url)
     data = strip_doctype(to_ascii_compatible(body))
-    transcoded = _wide_encoding(body) is not None
+    transcoded = wide_encoding(body) is not None
     # We reduce all markup to plain text ourselves (script/style dropped), so feedparser's
     # sanitizer and relative-URI rewriting inside content would only cost time (~40%).
     result = feedparser.parse(io.BytesIO(data), sanitize_html=False, resolve_relative_uris=False,
@@ -377,71 +282,3 @@ def normalize_link(link: str | None, base: str | None) -> str | None:
     netloc_out = f"{netloc[0]}@{host}" if len(netloc) == 2 else host
     return urlunsplit((parts.scheme.lower(), netloc_out, parts.path or "/", parts.query,
                        parts.fragment))
-
-
-# -- HTML → plain text ------------------------------------------------------------------------
-_BLOCK_TAGS = frozenset({
-    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption",
-    "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main",
-    "nav", "ol", "p", "pre", "section", "table", "td", "th", "tr", "ul",
-})
-_SKIP_TAGS = frozenset({"script", "style", "template", "noscript", "iframe", "object", "svg"})
-
-
-class _TextExtractor(HTMLParser):
-    """Collects text; block boundaries become line breaks so sentences stay apart."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP_TAGS:
-            self.skipping += 1
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self.skipping = max(0, self.skipping - 1)
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self.skipping:
-            self.parts.append(data)
-
-
-def html_to_text(markup: str | None) -> str:
-    """Plain text of an HTML fragment: tags dropped, entities decoded, whitespace collapsed.
-
-    Block elements (p, li, br, h1…) end a line, so "<p>One</p><p>Two</p>" reads
-    "One\\nTwo", not "OneTwo"; inside a line runs of whitespace become one space.
-    """
-    if not markup:
-        return ""
-    if "<" not in markup and "&" not in markup:
-        return collapse_whitespace(markup)
-    parser = _TextExtractor()
-    try:
-        parser.feed(markup)
-        parser.close()
-    except (AssertionError, ValueError):  # malformed markup deep in html.parser
-        pass
-    return collapse_whitespace("".join(parser.parts))
-
-
-_SPACES = re.compile(r"[^\S\n]+")
-_NEWLINES = re.compile(r"\s*\n\s*")
-
-
-def collapse_whitespace(text: str) -> str:
-    """Runs of spaces/tabs → one space; runs of line breaks (with blanks) → one '\\n'."""
-    text = text.replace("\r", "\n").replace("\u00a0", " ")
-    text = _SPACES.sub(" ", text)
-    return _NEWLINES.sub("\n", text).strip()
