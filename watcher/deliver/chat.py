@@ -14,8 +14,9 @@ This module owns the shape of a digest as a Slack or Discord message (`format: s
 Feeds needing attention (failing, stale, retired) get one short line: a context block
 before the id in Slack, a second line of `content` in Discord; the email has the detail.
 
-The strings come from `watcher.pipeline.digest` (the same wording as the email). It does
-not send anything or sign anything (`watcher.deliver.webhook`).
+The strings come from `watcher.pipeline.digest_format` and `digest_view` (the same
+wording as the email). It does not send anything or sign anything
+(`watcher.deliver.webhook`).
 """
 
 from __future__ import annotations

@@ -73,13 +73,13 @@ class ArticleRepository:
         return {k: found[c] for k in keys if (c := clean(k) or "") in found}
 
     def add(self, entry: Entry, now: datetime) -> StoredArticle:
-        values = _values(entry, now)
         with self._db.transaction() as conn:
-            article_id = conn.execute(_ADD, values).inserted_primary_key[0]  # type: ignore[index]
-        return StoredArticle(id=article_id, feed_id=entry.feed_id, key=values["key"] or "",
-                             url=values["url"], title=values["title"] or "",
+            inserted = conn.execute(_ADD, _values(entry, now)).inserted_primary_key
+        assert inserted is not None  # an INSERT into a table with a primary key
+        return StoredArticle(id=inserted[0], feed_id=entry.feed_id, key=clean(entry.key) or "",
+                             url=clean(entry.link), title=clean(entry.title) or "",
                              content_hash=entry.content_hash, published=entry.published,
-                             first_seen=from_db(values["first_seen"]))  # type: ignore[arg-type]
+                             first_seen=_seconds(now))
 
     def add_many(self, entries: Sequence[Entry], now: datetime) -> None:
         """New articles in one statement (entries of no topic: nobody needs their ids)."""
@@ -133,6 +133,12 @@ def _values(entry: Entry, now: datetime) -> dict[str, object]:
                 title=clean(entry.title), text=clean(entry.text), lang=entry.lang,
                 content_hash=entry.content_hash, published=to_db(entry.published),
                 first_seen=to_db(now), updated_at=to_db(now))
+
+
+def _seconds(moment: datetime) -> datetime:
+    """A time as storage keeps it (whole seconds, UTC), so a fresh article reads the same
+    as one loaded back."""
+    return from_db(to_db(moment))  # type: ignore[return-value]
 
 
 def _article(row) -> StoredArticle:  # type: ignore[no-untyped-def]
