@@ -59,7 +59,8 @@ class FetchResult:
     permanent_redirect: str | None  # where a 301/308 chain moved the feed
     http_status: int | None
     error: str | None = None
-    error_kind: str | None = None  # timeout|connection|http|too_large|gone|tls|redirect|file|url|blocked
+    # timeout|connection|http|too_large|gone|tls|redirect|file|url|blocked
+    error_kind: str | None = None
     retry_after: float | None = None  # seconds
     elapsed: float = 0.0
 
@@ -326,8 +327,9 @@ def _translate(e: BaseException, url: str) -> _Failure:
 
 
 _KNOWN_REASONS = ("Connection refused", "Name or service not known", "No route to host",
-                  "Network is unreachable", "Connection reset", "Temporary failure in name resolution",
-                  "certificate verify failed", "IncompleteRead", "Connection aborted")
+                  "Network is unreachable", "Connection reset",
+                  "Temporary failure in name resolution", "certificate verify failed",
+                  "IncompleteRead", "Connection aborted")
 
 
 def _first_line(e: BaseException) -> str:

@@ -96,7 +96,8 @@ class FeedRepository:
         return [_state(r, ttls.get(_ttl_key(r.id))) for r in rows]
 
     def record(self, feed_id: str, outcome: FetchOutcome) -> None:
-        values: dict = {"last_poll_at": to_db(outcome.at), "next_poll_at": to_db(outcome.next_poll_at)}
+        values: dict = {"last_poll_at": to_db(outcome.at),
+                        "next_poll_at": to_db(outcome.next_poll_at)}
         if outcome.ok:
             values.update(last_success_at=to_db(outcome.at), consecutive_failures=0,
                           last_error=None, last_error_kind=None,
