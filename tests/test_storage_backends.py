@@ -85,6 +85,19 @@ def test_processes_opening_a_new_database_at_once_all_succeed(database):
         assert list(pool.map(open_and_read, range(4))) == [SCHEMA_VERSION] * 4
 
 
+def test_many_openers_of_a_brand_new_sqlite_file_never_see_database_is_locked(tmp_path):
+    """Switching a new file to WAL makes SQLite answer "locked" at once (no busy wait); before
+    opening retried it, about 1 opener in 70 failed when six started together."""
+    def open_and_read(url: str) -> int:
+        with Store(url) as store, store.transaction() as conn:
+            return current_version(conn)
+
+    with ThreadPoolExecutor(6) as pool:
+        for round_ in range(25):
+            url = f"sqlite:///{tmp_path / f'new-{round_}.db'}"
+            assert list(pool.map(open_and_read, [url] * 6)) == [SCHEMA_VERSION] * 6
+
+
 @needs_postgres
 def test_one_daemon_per_postgresql_database(tmp_path):
     with database_url("postgresql", tmp_path) as url:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sqlite3
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -257,10 +259,28 @@ def _server_engine(parsed: URL) -> Engine:
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    _while_locked(lambda: cur.execute("PRAGMA journal_mode=WAL"))
     cur.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable at checkpoint, safe on crash
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _while_locked(statement: Callable[[], object], patience: float = 30.0) -> None:
+    """Run a statement, retrying while SQLite says the database is locked. Switching a new
+    database to WAL needs it to itself for a moment, and SQLite answers "locked" at once
+    instead of waiting out the busy timeout: two processes (or threads) opening a new
+    database together would otherwise fail at random."""
+    deadline = time.monotonic() + patience
+    pause = 0.01
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
 
 def _first_line(error: Exception) -> str:
