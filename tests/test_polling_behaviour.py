@@ -12,13 +12,14 @@ import itertools
 import random
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
 from tests.support.feed_server import FeedServer, Response
+from tests.support.polling import T0, Clock, floods_config
 from tests.support.scenario import Item, rss
 from watcher.app import make_watcher
 from watcher.cli import main
@@ -29,37 +30,15 @@ from watcher.pipeline.health import feeds_needing_attention, median_gap, poll_in
 from watcher.pipeline.politeness import HostLimiter, site_of
 from watcher.reports import print_status
 
-T0 = datetime(2025, 11, 1, 12, tzinfo=UTC)
-
 
 def feed_doc(n: int = 2, hours_apart: float = 1.0, start: datetime = T0) -> bytes:
     return rss([Item(f"g{i}", f"Story {i}", "About 40 people were evacuated from the flood.",
                      start - timedelta(hours=i * hours_apart)) for i in range(n)])
 
 
-def config(tmp: Path, feeds: dict[str, str], fetch: str = "host_spacing: 0s", extra: str = "") -> Path:
-    lines = "".join(f"  - {{id: {k}, url: '{u}'{extra}}}\n" for k, u in feeds.items())
-    path = tmp / "watcher.yaml"
-    path.write_text(f"""
-database: sqlite:///{tmp / 'watcher.db'}
-fetch: {{timeout: 2s, {fetch}}}
-feeds:
-{lines}topics:
-  - id: floods
-    name: Floods
-    match: {{all: [[flood]]}}
-    figures: [evacuated]
-channels: []
-""")
-    return path
+def config(tmp: Path, feeds: dict[str, str], **kw: str) -> Path:
+    return floods_config(tmp, feeds, **kw)
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

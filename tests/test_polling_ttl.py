@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.feed_server import FeedServer, Response
+from tests.support.polling import T0, Clock, floods_config
 from tests.support.scenario import Item, rss
 from watcher.app import make_watcher
 from watcher.cli import main
 from watcher.config.loader import load_settings
 from watcher.pipeline.parse import parse_feed
 
-T0 = datetime(2025, 11, 1, 12, tzinfo=UTC)
 JITTER = 1.1  # the interval's jitter is at most +10%
 
 
@@ -39,28 +39,8 @@ SY = ' xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"'
 
 
 def config(tmp: Path, url: str, feed: str = ", interval: 5m") -> Path:
-    path = tmp / "watcher.yaml"
-    path.write_text(f"""
-database: sqlite:///{tmp / 'watcher.db'}
-fetch: {{timeout: 2s, host_spacing: 0s}}
-feeds:
-  - {{id: wire, url: '{url}'{feed}}}
-topics:
-  - id: floods
-    name: Floods
-    match: {{all: [[flood]]}}
-    figures: [evacuated]
-channels: []
-""")
-    return path
+    return floods_config(tmp, {"wire": url}, extra=feed)
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
