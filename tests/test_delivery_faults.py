@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.clock import Clock
 from tests.support.feed_server import FeedServer
 from tests.support.scenario import REPO, Item, rss, watcher_cmd
 from tests.support.smtp import SmtpServer, TlsCert, self_signed_cert, smtp_server
@@ -37,19 +38,6 @@ KILLED_600 = Item("nk-1", "North Korean troops suffer losses in Kursk",
 
 
 # --- set-up -------------------------------------------------------------------------------
-
-
-class Clock:
-    """The time the watcher believes it is; tests move it forward."""
-
-    def __init__(self, now: datetime = T0):
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def write_config(tmp: Path, feed_url: str, channel: str, interval: str = "15m") -> Path:
@@ -149,7 +137,7 @@ def cert(tmp_path_factory: pytest.TempPathFactory) -> TlsCert:
 def test_smtp_down_waits_with_backoff_then_delivers_once_when_up(
         tmp_path, tls: bool, cert: TlsCert, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("SSL_CERT_FILE", str(cert.cert_file))
-    port, clock = free_port(), Clock()
+    port, clock = free_port(), Clock(T0)
     with FeedServer() as feeds:
         feeds.set("/wire.xml", rss([KILLED_600]))
         config = write_config(tmp_path, feeds.url("/wire.xml"), email_channel(port, tls=tls))
@@ -210,7 +198,7 @@ def _poll_and_deliver(config: Path, clock: Clock) -> tuple[Watcher, list]:
 
 
 def test_webhook_500_then_timeout_then_200_is_three_attempts_with_one_id(tmp_path):
-    clock = Clock()
+    clock = Clock(T0)
     slow_ok = Reply(200, delay=1.5)  # processed, but answered after the client gave up
     with FeedServer() as feeds, webhook_receiver([500, slow_ok, 200]) as hook:
         feeds.set("/wire.xml", rss([KILLED_600]))
@@ -234,7 +222,7 @@ def test_webhook_500_then_timeout_then_200_is_three_attempts_with_one_id(tmp_pat
 
 
 def test_webhook_429_retry_after_is_honoured(tmp_path):
-    clock = Clock()
+    clock = Clock(T0)
     with FeedServer() as feeds, \
             webhook_receiver([Reply(429, {"Retry-After": "600"}), 200]) as hook:
         feeds.set("/wire.xml", rss([KILLED_600]))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.clock import Clock
 from tests.support.feed_server import FeedServer, Response
 from tests.support.scenario import NK_600, NK_2000, Item, rss
 from tests.support.smtp import free_port, smtp_server
@@ -28,17 +29,6 @@ BLOCK = "Feeds needing attention:"
 FLOOD = Item("rain", "Floods in Bavaria", "Heavy rain flooded 300 homes in Bavaria.",
              datetime(2025, 10, 25, 9, tzinfo=UTC))
 EMPTY_FEED = rss([])
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 def email_channel(port: int) -> str:
@@ -131,7 +121,7 @@ def test_a_failing_and_a_retired_feed_are_named_after_the_changes(tmp_path, feed
     feeds.set("/wire.xml", rss([NK_600]))
     feeds.script("/down.xml", [Response(EMPTY_FEED), Response(b"", status=500)])
     feeds.set("/gone.xml", b"", status=410)
-    clock = Clock()
+    clock = Clock(T0)
     with smtp_server() as smtp:
         config = write_config(tmp_path, {"wire": feeds.url("/wire.xml"),
                                          "down": feeds.url("/down.xml"),
@@ -161,7 +151,7 @@ def test_a_feed_silent_for_much_longer_than_its_rhythm_is_named_stale(tmp_path, 
     hourly = [Item(f"h{i}", f"Weather {i}", "Sunny.", T0 - timedelta(hours=i)) for i in range(5)]
     feeds.set("/wire.xml", rss([NK_600]))
     feeds.set("/quiet.xml", rss(hourly))
-    clock = Clock()
+    clock = Clock(T0)
     with smtp_server() as smtp:
         config = write_config(tmp_path, {"wire": feeds.url("/wire.xml"),
                                          "quiet": feeds.url("/quiet.xml")},
@@ -182,7 +172,7 @@ def test_a_feed_silent_for_much_longer_than_its_rhythm_is_named_stale(tmp_path, 
 def test_healthy_feeds_add_no_block_to_email_or_webhook(tmp_path, feeds, opened):
     feeds.set("/wire.xml", rss([NK_600]))
     feeds.set("/other.xml", rss([FLOOD]))
-    clock = Clock()
+    clock = Clock(T0)
     with smtp_server() as smtp, webhook_receiver([200]) as hook:
         config = write_config(tmp_path, {"wire": feeds.url("/wire.xml"),
                                          "other": feeds.url("/other.xml")},
@@ -202,7 +192,7 @@ def test_healthy_feeds_add_no_block_to_email_or_webhook(tmp_path, feeds, opened)
 def test_feed_health_alone_sends_no_digest(tmp_path, feeds, opened):
     feeds.set("/wire.xml", rss([FLOOD]))  # no figure for the topic: no change
     feeds.set("/down.xml", b"", status=500)
-    clock = Clock()
+    clock = Clock(T0)
     with smtp_server() as smtp, webhook_receiver([200]) as hook:
         config = write_config(tmp_path, {"wire": feeds.url("/wire.xml"),
                                          "down": feeds.url("/down.xml")},
@@ -218,7 +208,7 @@ def test_server_text_in_a_feed_error_is_escaped_in_the_html_digest(tmp_path, fee
     hostile = "HTTP 503 <script>alert('x')</script> & <img src=x onerror=alert(1)>"
     feeds.set("/wire.xml", rss([NK_600]))
     feeds.set("/down.xml", EMPTY_FEED)
-    clock = Clock()
+    clock = Clock(T0)
     with smtp_server() as smtp:
         config = write_config(tmp_path, {"wire": feeds.url("/wire.xml"),
                                          "down": feeds.url("/down.xml")},
@@ -249,7 +239,7 @@ def test_webhook_json_lists_the_feeds_and_a_retry_resends_the_same_body(tmp_path
                                                                           opened):
     feeds.set("/wire.xml", rss([NK_600]))
     feeds.set("/down.xml", b"", status=500)
-    clock = Clock()
+    clock = Clock(T0)
     with webhook_receiver([500, 200]) as hook:
         config = write_config(tmp_path, {"wire": feeds.url("/wire.xml"),
                                          "down": feeds.url("/down.xml")},
@@ -283,7 +273,7 @@ def test_webhook_json_lists_the_feeds_and_a_retry_resends_the_same_body(tmp_path
 def test_an_email_retry_resends_the_same_health_lines(tmp_path, feeds, opened):
     feeds.set("/wire.xml", rss([NK_600]))
     feeds.set("/down.xml", b"", status=500)
-    clock = Clock()
+    clock = Clock(T0)
     port = free_port()  # the mail server is down at first
     config = write_config(tmp_path, {"wire": feeds.url("/wire.xml"),
                                      "down": feeds.url("/down.xml")}, email_channel(port))

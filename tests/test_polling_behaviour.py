@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.feed_server import FeedServer, Response
-from tests.support.polling import T0, Clock, floods_config
+from tests.support.clock import Clock
+from tests.support.feed_server import Response
+from tests.support.polling import T0, floods_config
 from tests.support.scenario import Item, rss
 from watcher.app import make_watcher
 from watcher.cli import main
@@ -42,17 +43,11 @@ def config(tmp: Path, feeds: dict[str, str], **kw: str) -> Path:
 
 
 @pytest.fixture
-def srv():
-    with FeedServer() as server:
-        yield server
-
-
-@pytest.fixture
 def build(tmp_path):
     made = []
 
     def make(feeds: dict[str, str], clock: Clock | None = None, **kw: str):
-        w = make_watcher(load_settings(config(tmp_path, feeds, **kw), env={}), clock=clock or Clock())
+        w = make_watcher(load_settings(config(tmp_path, feeds, **kw), env={}), clock=clock or Clock(T0))
         w.pipeline.fetcher.session.trust_env = False
         w.pipeline.rng = random.Random(7)
         made.append(w)
@@ -71,7 +66,7 @@ def state(w, feed_id: str):  # type: ignore[no-untyped-def]
 def test_requests_to_one_site_are_spaced_and_one_at_a_time(srv, build):
     for n in range(3):
         srv.set(f"/f{n}.xml", feed_doc(), delay=0.1)
-    w = build({f"f{n}": srv.url(f"/f{n}.xml") for n in range(3)}, fetch="host_spacing: 0.3s")
+    w = build({f"f{n}": srv.url(f"/f{n}.xml") for n in range(3)}, fetch="timeout: 2s, host_spacing: 0.3s")
     w.poll()
     starts = sorted(r.at for r in srv.requests)
     gaps = [b - a for a, b in itertools.pairwise(starts)]
@@ -132,7 +127,7 @@ def test_site_is_the_registrable_domain(a, b, same):
 def test_a_permanent_redirect_moves_the_feed_only_after_it_repeats(srv, build):
     srv.redirect("/old.xml", "/new.xml", status=301)
     srv.set("/new.xml", feed_doc())
-    clock = Clock()
+    clock = Clock(T0)
     w = build({"wire": srv.url("/old.xml")}, clock=clock)
     w.poll()
     assert state(w, "wire").url == srv.url("/old.xml")  # once: not yet
@@ -173,7 +168,7 @@ def test_a_gone_feed_is_retired_and_says_how_to_resume(srv, build, tmp_path):
 
 def test_backoff_doubles_is_capped_and_never_gives_up(srv, build):
     srv.set("/down.xml", b"", status=503)
-    clock = Clock()
+    clock = Clock(T0)
     w = build({"down": srv.url("/down.xml")}, clock=clock)
     delays = []
     for _ in range(40):  # 40 failures: 15 min × 2⁴⁰ would overflow a timedelta
@@ -218,7 +213,7 @@ def test_adaptive_feed_is_next_polled_at_its_rhythm(srv, build):
 def test_a_silent_feed_is_flagged_stale_and_a_failing_one_too(srv, build):
     srv.set("/quiet.xml", feed_doc(n=5, hours_apart=1))
     srv.set("/down.xml", b"", status=500)
-    clock = Clock()
+    clock = Clock(T0)
     w = build({"quiet": srv.url("/quiet.xml"), "down": srv.url("/down.xml")}, clock=clock)
     for _ in range(3):
         w.poll()
@@ -284,7 +279,7 @@ def test_full_text_reads_the_article_page_instead_of_the_summary(srv, build):
     srv.set("/feed.xml", rss([Item("s1", "Flood", "Teaser about the flood.", T0)]).replace(
         b"https://news.example.org/s1", page.encode()))
     srv.set("/story.html", ARTICLE, content_type="text/html; charset=utf-8")
-    w = build({"wire": srv.url("/feed.xml")}, fetch="host_spacing: 0s, allow_private_networks: true",
+    w = build({"wire": srv.url("/feed.xml")}, fetch="timeout: 2s, host_spacing: 0s, allow_private_networks: true",
               extra=", full_text: true")
     report = w.poll()
     assert report.feeds[0].pages == 1 and report.total("claims") == 1

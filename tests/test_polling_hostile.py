@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.feed_server import FeedServer, Response
+from tests.support.polling import floods_config
 from tests.support.scenario import Item, rss
 from watcher.app import make_watcher
 from watcher.config.loader import load_settings
@@ -89,21 +90,9 @@ def hostile_config(tmp: Path, srv: FeedServer) -> Path:
 
     feeds = {"normal": "/normal.xml", "blowup": "/blowup.xml",
              **{k: v[0] for k, v in HOSTILE.items()}}
-    lines = "".join(f"  - {{id: {k}, url: '{url(k, p)}'}}\n" for k, p in feeds.items())
-    path = tmp / "watcher.yaml"
-    path.write_text(f"""
-database: sqlite:///{tmp / 'watcher.db'}
-fetch: {{timeout: 0.5s, max_bytes: {CAP}, concurrency: 8, per_host_concurrency: 8,
-        host_spacing: 0s}}
-feeds:
-{lines}topics:
-  - id: floods
-    name: Floods
-    match: {{all: [[flood]]}}
-    figures: [evacuated]
-channels: []
-""")
-    return path
+    return floods_config(tmp, {k: url(k, p) for k, p in feeds.items()},
+                         fetch=f"timeout: 0.5s, max_bytes: {CAP}, concurrency: 8, "
+                               "per_host_concurrency: 8, host_spacing: 0s")
 
 
 @pytest.fixture(scope="module")

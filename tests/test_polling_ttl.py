@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.feed_server import FeedServer, Response
-from tests.support.polling import T0, Clock, floods_config
+from tests.support.clock import Clock
+from tests.support.feed_server import Response
+from tests.support.polling import T0, floods_config
 from tests.support.scenario import Item, rss
 from watcher.app import make_watcher
 from watcher.cli import main
@@ -44,19 +45,13 @@ def config(tmp: Path, url: str, feed: str = ", interval: 5m") -> Path:
 
 
 @pytest.fixture
-def srv():
-    with FeedServer() as server:
-        yield server
-
-
-@pytest.fixture
 def build(tmp_path):
     made = []
 
     def make(url: str, feed: str = "", clock: Clock | None = None):
         feed = feed if "interval:" in feed else ", interval: 5m" + feed
         settings = load_settings(config(tmp_path, url, feed), env={})
-        w = make_watcher(settings, clock=clock or Clock())
+        w = make_watcher(settings, clock=clock or Clock(T0))
         w.pipeline.fetcher.session.trust_env = False
         w.pipeline.rng = random.Random(7)
         made.append(w)
@@ -74,7 +69,7 @@ def next_poll_in(w, clock: Clock | None = None) -> timedelta:  # type: ignore[no
 # -- the feed's document --------------------------------------------------------------------
 def test_a_feed_with_ttl_60_is_polled_hourly_not_every_5_minutes(srv, build):
     srv.set("/feed.xml", feed_doc("<ttl>60</ttl>"), etag='"v1"')
-    clock = Clock()
+    clock = Clock(T0)
     w = build(srv.url("/feed.xml"), clock=clock)
     report = w.poll()
     assert timedelta(hours=1) <= next_poll_in(w) <= timedelta(hours=1) * JITTER
@@ -89,7 +84,7 @@ def test_a_feed_with_ttl_60_is_polled_hourly_not_every_5_minutes(srv, build):
 
 def test_a_feed_that_drops_its_ttl_is_polled_at_its_interval_again(srv, build):
     srv.script("/feed.xml", [Response(body=feed_doc("<ttl>60</ttl>")), Response(body=feed_doc())])
-    clock = Clock()
+    clock = Clock(T0)
     w = build(srv.url("/feed.xml"), clock=clock)
     w.poll()
     clock.now = w.store.feeds.get("wire").next_poll_at
@@ -164,7 +159,7 @@ def test_an_adaptive_feeds_wish_is_capped_at_its_max_interval(srv, build):
 # -- failures, Retry-After, turning it off ----------------------------------------------------
 def test_a_failing_feed_still_backs_off_and_recovers(srv, build):
     srv.set("/feed.xml", feed_doc("<ttl>60</ttl>"))
-    clock = Clock()
+    clock = Clock(T0)
     w = build(srv.url("/feed.xml"), clock=clock)
     w.poll()
     # the feed breaks; its error page says "cache me for a week": not a wish about the feed
@@ -195,7 +190,7 @@ def test_a_failing_feed_without_a_ttl_backs_off_from_its_interval(srv, build):
 def test_retry_after_longer_than_the_ttl_still_wins(srv, build):
     srv.script("/feed.xml", [Response(body=feed_doc("<ttl>60</ttl>")),
                              Response(status=429, headers={"Retry-After": "10800"})])
-    clock = Clock()
+    clock = Clock(T0)
     w = build(srv.url("/feed.xml"), clock=clock)
     w.poll()
     clock.now = w.store.feeds.get("wire").next_poll_at
