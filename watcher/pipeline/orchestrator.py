@@ -229,9 +229,10 @@ class Pipeline:
         """New entries get their article page's main text instead of the feed's summary.
         Entries already stored are left out: their page was read once (edits to a
         summary would otherwise look like edits to the article)."""
+        known = self.store.articles.find_many(feed.id, [e.key for e in entries])
         out = []
         for entry in entries:
-            if self.store.articles.find(feed.id, entry.key) is not None:
+            if entry.key in known:
                 continue
             if entry.link and report.pages < MAX_PAGES_PER_POLL:
                 report.pages += 1
